@@ -1,0 +1,362 @@
+"""The Python API: ``load(path)`` gives a checked :class:`Model`; ``model.run()`` gives results.
+
+The CLI is a thin layer over this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from carbonc.dsl.diagnostics import (
+    CarbonError,
+    Diagnostic,
+    Diagnostics,
+    did_you_mean,
+    sorted_diagnostics,
+)
+
+import carbonc
+
+from . import ir
+from .check import Checked, CheckedAssert, Checker
+from .dims import Dimension, resolve_dims
+from .program import ChoiceDef, Program, assemble
+from .units import fmt
+
+
+class AssertionFailed(CarbonError):
+    """A run whose assertions did not all hold; ``results`` holds what was computed."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], results: Any):
+        super().__init__(diagnostics)
+        self.results = results
+
+
+@dataclass
+class Model:
+    """A compiled model: checked IR, its dimensions and choices, ready to run."""
+
+    path: Path
+    program: Program
+    dims: dict[str, Dimension]
+    checked: Checked
+    warnings: tuple[Diagnostic, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The ``model:`` name of the root file."""
+        return self.program.root.module.spec.model
+
+    @property
+    def choices(self) -> dict[str, ChoiceDef]:
+        """Every choice in the program, by qualified name."""
+        return self.program.choices
+
+    @property
+    def outputs(self) -> list[str]:
+        """The qualified names a run reports."""
+        return self.checked.outputs
+
+    # -- choices and data ---------------------------------------------------------------
+
+    def resolve_choices(self, choose: Mapping[str, str] | None) -> dict[str, str]:
+        """Every choice's value for a run: defaults, overridden by ``choose``.
+
+        A key names a choice by qualified name (``gwp.metric``) or by its own name (``metric``),
+        which sets every choice of that name.
+
+        Raises:
+            CarbonError: an unknown choice, or a value the choice does not allow.
+        """
+        values = {q: c.default for q, c in self.choices.items()}
+        diags = Diagnostics()
+        root_span = self.program.root.module.span("model")
+        for key, value in (choose or {}).items():
+            targets = [c for q, c in self.choices.items() if q == key] or [
+                c for c in self.choices.values() if c.name == key
+            ]
+            if not targets:
+                names = sorted({c.name for c in self.choices.values()} | set(self.choices))
+                diags.error(
+                    "E0901",
+                    f"`--choose {key}={value}`: the model has no choice `{key}`",
+                    root_span,
+                    help=did_you_mean(key, names)
+                    or (
+                        f"its choices are: {', '.join(names)}"
+                        if names
+                        else "the model declares no `choices:`"
+                    ),
+                )
+                continue
+            for c in targets:
+                if value not in c.values:
+                    diags.error(
+                        "E0902",
+                        f"`--choose {key}={value}`: `{value}` is not a value of choice `{c.qname}`",
+                        c.span,
+                        help=did_you_mean(value, c.values)
+                        or f"choose one of: {', '.join(c.values)}",
+                    )
+                else:
+                    values[c.qname] = value
+        diags.raise_if_errors()
+        return values
+
+    def data_targets(self, data: Mapping[str, str | Path] | None) -> dict[str, Path]:
+        """Map ``--data NAME=PATH`` pairs to the data entries they replace.
+
+        Raises:
+            CarbonError: a name that is not a data entry or an input.
+        """
+        out: dict[str, Path] = {}
+        diags = Diagnostics()
+        loads = {q for q, op in self.checked.ir.items() if isinstance(op, ir.Load)}
+        root = self.program.root
+        for key, path in (data or {}).items():
+            q = key if key in self.program.definitions else ".".join((*root.prefix, key))
+            d = self.program.definitions.get(q)
+            if d is None or q not in loads or d.kind not in ("data", "input"):
+                candidates = sorted(
+                    q for q in loads if self.program.definitions[q].kind in ("data", "input")
+                )
+                diags.error(
+                    "E0903",
+                    f"`--data {key}=…`: the model has no data entry `{key}`",
+                    root.module.span("model"),
+                    help=did_you_mean(key, candidates) or f"data entries: {', '.join(candidates)}",
+                )
+                continue
+            out[q] = Path(path)
+        diags.raise_if_errors()
+        return out
+
+    def load_data(self, data: Mapping[str, str | Path] | None = None) -> Any:
+        """Read every data file the model declares (or ``data`` replaces).
+
+        Raises:
+            CarbonError: with a located diagnostic for each bad file, row or cell.
+        """
+        from carbonc.runtime.data import load_all
+
+        targets = self.data_targets(data)
+        loads = {q: op for q, op in self.checked.ir.items() if isinstance(op, ir.Load)}
+        diags = Diagnostics()
+        loaded = load_all(self.program.definitions, loads, self.dims, targets, diags)
+        if diags.has_errors:
+            raise CarbonError(sorted_diagnostics(diags.items))
+        return loaded
+
+    def check_data(self, data: Mapping[str, str | Path] | None = None) -> None:
+        """Load the data only to validate it, skipping unbound inputs of a method run on its own."""
+        try:
+            self.load_data(data)
+        except CarbonError as exc:
+            real = [d for d in exc.diagnostics if d.code != "E0702"]
+            if real:
+                raise CarbonError(real) from None
+
+    # -- running ------------------------------------------------------------------------
+
+    def run(
+        self,
+        choose: Mapping[str, str] | None = None,
+        data: Mapping[str, str | Path] | None = None,
+        outputs: Iterable[str] | None = None,
+        check_asserts: bool = True,
+    ) -> Any:
+        """Run the model.
+
+        Args:
+            choose: choice values for this run, e.g. ``{"metric": "AR6_GWP100"}``.
+            data: data entries to read from other files, e.g. ``{"fuel_use": "2023.csv"}``.
+            outputs: which outputs to report (default: the model's ``outputs:``).
+            check_asserts: raise :class:`AssertionFailed` when an assertion fails.
+
+        Returns:
+            :class:`carbonc.runtime.results.Results`.
+        """
+        from carbonc.runtime.executor import Executor
+        from carbonc.runtime.provenance import display_path, provenance, sha256_text
+        from carbonc.runtime.results import Result, Results
+
+        choices = self.resolve_choices(choose)
+        loaded = self.load_data(data)
+        names = self._output_names(outputs)
+        labels = {d: dim.index for d, dim in self.dims.items()}
+        ex = Executor(self.checked.ir, self.checked.order, labels, loaded.arrays, choices)
+        roots = set(names)
+        for a in self.checked.asserts:
+            for op in (a.cond, a.left, a.right):
+                if op is not None:
+                    roots |= ir.references(op)
+        values = ex.run(roots)
+        coords = {d: dim.labels for d, dim in self.dims.items()}
+        base = self.path.parent
+        out = {}
+        for q in names:
+            arr = values[q]
+            d = self.program.definitions[q]
+            out[q] = Result(
+                q,
+                arr,
+                {k: coords[k] for k in arr.dims},
+                fmt(self.checked.ir[q].unit),
+                d.description,
+            )
+        prov = provenance(
+            version=carbonc.__version__,
+            model=self.name,
+            model_files={
+                display_path(p, base): sha256_text(m.text) for p, m in self.program.modules.items()
+            },
+            data_files={display_path(p, base): h for p, h in loaded.files.items()},
+            choices=choices,
+            overrides=[
+                {"target": q, "because": d.because or "", "at": str(d.span)}
+                for q, d in sorted(self.program.definitions.items())
+                if d.is_override
+            ],
+        )
+        outcomes, failures = self._asserts(ex, coords)
+        results = Results(out, prov, outcomes)
+        if failures and check_asserts:
+            raise AssertionFailed(failures, results)
+        return results
+
+    def _output_names(self, outputs: Iterable[str] | None) -> list[str]:
+        if outputs is None:
+            return list(self.outputs)
+        names = []
+        diags = Diagnostics()
+        root = self.program.root
+        for name in outputs:
+            q = name if name in self.checked.ir else ".".join((*root.prefix, name))
+            if q not in self.checked.ir:
+                diags.error(
+                    "E1003",
+                    f"no definition `{name}` to output",
+                    root.module.span("model"),
+                    help=did_you_mean(name, list(self.checked.ir)),
+                )
+            else:
+                names.append(q)
+        diags.raise_if_errors()
+        return names
+
+    def _asserts(
+        self, ex: Any, coords: Mapping[str, tuple[str, ...]]
+    ) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
+        outcomes: list[dict[str, Any]] = []
+        failures: list[Diagnostic] = []
+        for a in self.checked.asserts:
+            ok, detail = _evaluate_assert(ex, a, coords)
+            outcomes.append(
+                {
+                    "assert": a.text,
+                    "at": str(a.span),
+                    "passed": ok,
+                    **({"detail": detail} if detail else {}),
+                }
+            )
+            if not ok:
+                msg = f"assertion failed: {a.text}"
+                failures.append(
+                    Diagnostic(
+                        "E1001", msg, a.span, a.message, "error", (detail,) if detail else ()
+                    )
+                )
+        return outcomes, failures
+
+
+def _evaluate_assert(
+    ex: Any, a: CheckedAssert, coords: Mapping[str, tuple[str, ...]]
+) -> tuple[bool, str]:
+    if a.cond is not None:
+        c = ex.eval(a.cond)
+        bad = ~np.asarray(c.values, dtype=bool)
+        if not bad.any():
+            return True, ""
+        where = _first_where(bad, c.dims, coords)
+        return False, f"false {where}".strip() + f" ({int(bad.sum())} of {bad.size} values)"
+    assert a.left is not None and a.right is not None
+    left, right = ex.eval(a.left), ex.eval(a.right)
+    dims = tuple(dict.fromkeys((*left.dims, *right.dims)))
+    lv, rv = np.broadcast_arrays(left.aligned(dims), right.aligned(dims))
+    diff = np.abs(lv - rv)
+    limit = (
+        a.tolerance * np.maximum(np.abs(lv), np.abs(rv))
+        if a.relative
+        else np.full(diff.shape, a.tolerance)
+    )
+    bad = ~(diff <= limit)
+    if not bad.any():
+        return True, ""
+    i = np.unravel_index(int(np.argmax(np.where(bad, diff, -1.0))), diff.shape)
+    where = _at(i, dims, coords)
+    unit = fmt(a.left.unit)
+    rel = diff[i] / max(abs(lv[i]), abs(rv[i])) if max(abs(lv[i]), abs(rv[i])) > 0 else float("inf")
+    tol = (
+        f"relative tolerance {a.tolerance:g}" if a.relative else f"tolerance {a.tolerance:g} {unit}"
+    )
+    return False, (
+        f"left = {lv[i]:.10g} {unit}, right = {rv[i]:.10g} {unit}{where}: "
+        f"difference {diff[i]:.3g} {unit} (relative {rel:.3g}) exceeds {tol}"
+    )
+
+
+def _at(i: tuple[Any, ...], dims: tuple[str, ...], coords: Mapping[str, tuple[str, ...]]) -> str:
+    if not dims:
+        return ""
+    return " at " + ", ".join(f"{d}={coords[d][int(k)]}" for d, k in zip(dims, i, strict=True))
+
+
+def _first_where(
+    bad: np.ndarray, dims: tuple[str, ...], coords: Mapping[str, tuple[str, ...]]
+) -> str:
+    if not dims:
+        return ""
+    i = tuple(int(k) for k in np.argwhere(bad)[0])
+    return _at(i, dims, coords)
+
+
+def load(path: str | Path, allow: Iterable[str | Path] = ()) -> Model:
+    """Load, check and compile a model file.
+
+    Args:
+        path: the ``.carbon`` file.
+        allow: extra folders the model may read data from.
+
+    Raises:
+        CarbonError: carrying every diagnostic, when the model has errors.
+    """
+    diags = Diagnostics()
+    model = compile_model(Path(path), diags, [Path(p) for p in allow])
+    diags.raise_if_errors()
+    assert model is not None
+    return model
+
+
+def compile_model(path: Path, diags: Diagnostics, allow: list[Path] | None = None) -> Model | None:
+    """The compiler pipeline: assemble, resolve dims, check and lower. Problems go to ``diags``."""
+    if not path.is_file():
+        hint = None
+        if path.parent.is_dir():
+            hint = did_you_mean(
+                path.name, [p.name for p in path.parent.iterdir() if p.suffix == ".carbon"]
+            )
+        diags.error("E0701", f"model file `{path}` does not exist", None, help=hint)
+        return None
+    program = assemble(path, diags, allow)
+    if program is None:
+        return None
+    dims = resolve_dims(program.dims, diags)
+    checked = Checker(program, dims, diags).run()
+    if diags.has_errors:
+        return None
+    warnings = tuple(d for d in diags if d.severity != "error")
+    return Model(path.resolve(), program, dims, checked, warnings)

@@ -1,0 +1,943 @@
+"""Name resolution, dimension and unit checking, and lowering to IR, in one pass per definition.
+
+Definitions are checked in dependency order, so each reference already has a known type. A
+definition that fails poisons its users silently: one mistake gives one message, not a cascade.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+from carbonc.dsl import ast
+from carbonc.dsl.diagnostics import Diagnostics, did_you_mean
+from carbonc.dsl.span import Span
+
+from . import ir
+from .dims import Dimension
+from .functions import REGISTRY, signature_list
+from .program import AssertDef, ChoiceDef, Definition, Program, Scope
+from .units import (
+    DIMENSIONLESS,
+    UnitError,
+    compatible,
+    conversion,
+    divide,
+    fmt,
+    multiply,
+    parse_unit,
+    power,
+)
+
+DEFAULT_RTOL = 1e-9
+_ARITH = {"+", "-", "*", "/", "^", "@"}
+_COMPARE = {"==", "!=", "<", "<=", ">", ">="}
+
+
+@dataclass(frozen=True)
+class CheckedAssert:
+    """An assertion ready to run: a boolean op, or two sides compared with a tolerance."""
+
+    qname: str
+    text: str
+    span: Span
+    message: str | None
+    cond: ir.Op | None
+    left: ir.Op | None = None
+    right: ir.Op | None = None
+    tolerance: float = 0.0
+    relative: bool = True
+
+
+@dataclass
+class Checked:
+    """The result of checking: IR per definition, in an executable order."""
+
+    ir: dict[str, ir.Op]
+    order: list[str]
+    graph: nx.DiGraph
+    asserts: list[CheckedAssert]
+    outputs: list[str]
+    refs: dict[str, set[str]] = field(default_factory=dict)
+
+
+class Resolver:
+    """Turns names in formulas into definitions and choices, with did-you-mean on misses."""
+
+    def __init__(self, program: Program, dims: dict[str, Dimension], diags: Diagnostics):
+        self.program = program
+        self.dims = dims
+        self.diags = diags
+        self.names: dict[int, Definition] = {}
+        self.choices: dict[int, ChoiceDef] = {}
+
+    def scope_of(
+        self, scope: Scope, parts: tuple[str, ...], span: Span, whole: str
+    ) -> Scope | None:
+        here = scope
+        for i, part in enumerate(parts):
+            nxt = here.imports.get(part)
+            if nxt is None:
+                known = list(here.imports) + list(here.names)
+                hint = did_you_mean(part, list(here.imports)) or did_you_mean(part, known)
+                if i == 0:
+                    self.diags.error(
+                        "E0301",
+                        f"unknown name `{part}` in `{whole}`",
+                        span,
+                        help=hint or "`a.b` reads `b` from the import aliased `a`",
+                    )
+                else:
+                    self.diags.error(
+                        "E0302", f"`{'.'.join(parts[:i])}` has no import `{part}`", span, help=hint
+                    )
+                return None
+            here = nxt
+        return here
+
+    def definition(self, scope: Scope, node: ast.Name) -> Definition | None:
+        target = self.scope_of(scope, node.parts[:-1], node.span, node.dotted)
+        if target is None:
+            return None
+        name = node.parts[-1]
+        d = target.names.get(name)
+        if d is not None:
+            self.names[id(node)] = d
+            return d
+        qual = f"`{node.dotted}`"
+        if len(node.parts) == 1 and name in target.imports:
+            self.diags.error(
+                "E0301",
+                f"`{name}` is an import, not a value",
+                node.span,
+                help=f"read one of its definitions, e.g. `{name}.{next(iter(target.imports[name].names), 'x')}`",
+            )
+        elif name in target.choices:
+            self.diags.error(
+                "E0301",
+                f"`{name}` is a choice, not a value",
+                node.span,
+                help=f"read it with `choice.{name}` in a selection or `match choice.{name} {{ … }}`",
+            )
+        elif name in self.dims and len(node.parts) == 1:
+            self.diags.error(
+                "E0301",
+                f"`{name}` is a dimension, not a value",
+                node.span,
+                help=f"use it as `sum(x, over={name})` or `x[{name}=label]`",
+            )
+        elif len(node.parts) > 1:
+            self.diags.error(
+                "E0302",
+                f"{target.label} defines no `{name}`",
+                node.span,
+                help=did_you_mean(name, target.names)
+                or f"it defines: {', '.join(sorted(target.names)[:10])}",
+            )
+        else:
+            candidates = list(target.names) + list(target.imports)
+            self.diags.error(
+                "E0301",
+                f"unknown name {qual}",
+                node.span,
+                help=did_you_mean(name, candidates) or _names_help(target),
+            )
+        return None
+
+    def choice(self, scope: Scope, node: ast.ChoiceRef) -> ChoiceDef | None:
+        target = self.scope_of(
+            scope, node.prefix, node.span, f"{'.'.join(node.prefix)}.choice.{node.name}"
+        )
+        if target is None:
+            return None
+        c = target.choices.get(node.name)
+        if c is None:
+            hint = did_you_mean(node.name, target.choices)
+            self.diags.error(
+                "E0307",
+                f"unknown choice `{node.name}` in {target.label}",
+                node.span,
+                help=hint
+                or (
+                    f"choices: {', '.join(target.choices)}"
+                    if target.choices
+                    else "declare it under `choices:`"
+                ),
+            )
+            return None
+        self.choices[id(node)] = c
+        return c
+
+    def collect(self, scope: Scope, tree: ast.Node, current: Definition | None) -> set[str]:
+        """Resolve every name in ``tree``; return the qualified names it depends on."""
+        deps: set[str] = set()
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            if not (isinstance(node, ast.Keyword) and node.name == "over"):  # `over=` names dims
+                stack.extend(ast.children(node))
+            if isinstance(node, ast.Name):
+                d = self.definition(scope, node)
+                if d is not None:
+                    deps.add(d.qname)
+            elif isinstance(node, ast.ChoiceRef):
+                self.choice(scope, node)
+            elif isinstance(node, ast.Super):
+                if current is None or current.super_def is None:
+                    self.diags.error(
+                        "E0312",
+                        "`super` is only allowed in an `override:`",
+                        node.span,
+                        help="`super` refers to the definition an override replaces",
+                    )
+                else:
+                    deps.add(current.super_def.qname)
+            elif isinstance(node, ast.Call) and node.func not in REGISTRY:
+                hint = did_you_mean(node.func, REGISTRY)
+                py = node.func in {"eval", "exec", "open", "print", "compile", "getattr", "input"}
+                self.diags.error(
+                    "E0303",
+                    f"unknown function `{node.func}`",
+                    node.func_span,
+                    help="formulas never run Python"
+                    if py
+                    else hint or f"built-ins: {signature_list()}",
+                )
+        return deps
+
+
+def _names_help(scope: Scope) -> str:
+    names = sorted(scope.names)
+    if not names:
+        return "define it under `rules:`, `data:` or `parameters:`"
+    return f"defined here: {', '.join(names[:10])}{' …' if len(names) > 10 else ''}"
+
+
+def _is_zero_literal(op: ir.Op) -> bool:
+    return isinstance(op, ir.Const) and op.value == 0.0 and op.unit == DIMENSIONLESS
+
+
+class Lowerer:
+    """Checks and lowers the formulas of one definition (or assertion)."""
+
+    def __init__(self, checker: Checker, scope: Scope, current: Definition | None):
+        self.c = checker
+        self.diags = checker.diags
+        self.scope = scope
+        self.current = current
+
+    # -- helpers used by built-ins ----------------------------------------------------
+
+    def broadcast(self, *ops: ir.Op) -> tuple[str, ...]:
+        """The dims of an element-wise result over ``ops``."""
+        out: list[str] = []
+        for op in ops:
+            out.extend(d for d in op.dims if d not in out)
+        return tuple(out)
+
+    def number(self, node: ast.Node) -> ir.Op | None:
+        """Lower ``node`` and require a number (not a condition)."""
+        op = self.lower(node)
+        if op is not None and op.boolean:
+            self.diags.error(
+                "E0409",
+                "expected a number, found a condition",
+                node.span,
+                help="use `where(condition, a, b)` to turn a condition into numbers",
+            )
+            return None
+        return op
+
+    def condition(self, node: ast.Node) -> ir.Op | None:
+        """Lower ``node`` and require a condition (a comparison)."""
+        op = self.lower(node)
+        if op is not None and not op.boolean:
+            self.diags.error(
+                "E0409",
+                "expected a condition, found a number",
+                node.span,
+                help="compare it, e.g. `x > 0 t`",
+            )
+            return None
+        return op
+
+    def same_unit(self, a: ir.Op, b: ir.Op, b_node: ast.Node, what: str) -> ir.Op | None:
+        """``b`` converted to ``a``'s unit, or a unit-mismatch error at ``b_node``."""
+        if a.unit == b.unit:
+            return b
+        if _is_zero_literal(b):
+            return ir.Const(b.dims, a.unit, b.span, False, 0.0)
+        try:
+            factor = conversion(b.unit, a.unit)
+        except UnitError:
+            self.diags.error(
+                "E0501",
+                f"unit mismatch in {what}: {fmt(a.unit)} and {fmt(b.unit)}",
+                b_node.span,
+                help=_mismatch_help(a.unit, b.unit),
+            )
+            return None
+        return b if factor == 1.0 else ir.Scale(b.dims, a.unit, b.span, False, b, factor)
+
+    def dimensionless(self, x: ir.Op, node: ast.Node, what: str) -> ir.Op | None:
+        """``x`` as a plain number, or an error when it has a unit."""
+        if x.unit == DIMENSIONLESS:
+            return x
+        try:
+            factor = conversion(x.unit, DIMENSIONLESS)
+        except UnitError:
+            self.diags.error(
+                "E0505",
+                f"{what} needs a dimensionless value, found {fmt(x.unit)}",
+                node.span,
+                help="divide by a reference quantity first",
+            )
+            return None
+        return ir.Scale(x.dims, DIMENSIONLESS, x.span, False, x, factor)
+
+    def over(self, call: ast.Call, x: ir.Op) -> tuple[str, ...] | None:
+        """The dims named by ``over=`` (all of ``x``'s dims when absent), checked against ``x``."""
+        kw = next((k for k in call.kwargs if k.name == "over"), None)
+        if kw is None:
+            return x.dims
+        items = kw.value.items if isinstance(kw.value, ast.Tuple) else (kw.value,)
+        out: list[str] = []
+        for item in items:
+            if not (isinstance(item, ast.Name) and len(item.parts) == 1):
+                self.diags.error(
+                    "E0304",
+                    "`over=` takes a dimension name or a tuple of them",
+                    item.span,
+                    help=f"e.g. `{call.func}(x, over=gas)`",
+                )
+                return None
+            dim = item.parts[0]
+            if dim not in self.c.dims:
+                self.diags.error(
+                    "E0305",
+                    f"unknown dimension `{dim}`",
+                    item.span,
+                    help=did_you_mean(dim, self.c.dims) or f"dimensions: {', '.join(self.c.dims)}",
+                )
+                return None
+            if dim not in x.dims:
+                self.diags.error(
+                    "E0402",
+                    f"cannot reduce over `{dim}`: the value has dims {_dims(x.dims)}",
+                    item.span,
+                    help=did_you_mean(dim, x.dims),
+                )
+                return None
+            out.append(dim)
+        return tuple(out)
+
+    # -- lowering ---------------------------------------------------------------------
+
+    def lower(self, node: ast.Node) -> ir.Op | None:
+        """Check ``node`` and lower it to IR; None after reporting an error."""
+        match node:
+            case ast.Quantity(value=v, unit=u):
+                unit = self.c.unit(u, node.span)
+                return None if unit is None else ir.Const((), unit, node.span, False, v)
+            case ast.Name():
+                d = self.c.resolver.names.get(id(node))
+                return self.c.ref(d, node.span) if d is not None else None
+            case ast.Super():
+                if self.current is None or self.current.super_def is None:
+                    return None
+                return self.c.ref(self.current.super_def, node.span)
+            case ast.Unary(op="-", operand=x):
+                o = self.number(x)
+                return None if o is None else ir.Unary(o.dims, o.unit, node.span, False, "neg", o)
+            case ast.Unary(op="not", operand=x):
+                o = self.condition(x)
+                return (
+                    None
+                    if o is None
+                    else ir.Unary(o.dims, DIMENSIONLESS, node.span, True, "not", o)
+                )
+            case ast.Binary():
+                return self.binary(node)
+            case ast.Call(func=f):
+                b = REGISTRY.get(f)
+                return b.lower(self, node) if b is not None else None
+            case ast.Select():
+                return self.select(node)
+            case ast.Match():
+                return self.match(node)
+            case ast.Convert(expr=e, unit=u, unit_span=us):
+                return self.convert(node, e, u, us)
+            case ast.Within():
+                self.diags.error(
+                    "E0410",
+                    "`within` is only allowed at the end of an assertion",
+                    node.span,
+                    help="write `a == b within 1e-9` directly under `assert:`",
+                )
+                return None
+            case ast.Tuple():
+                self.diags.error(
+                    "E0304", "a tuple is only allowed as `over=(dim1, dim2)`", node.span
+                )
+                return None
+            case ast.ChoiceRef(name=n):
+                self.diags.error(
+                    "E0308",
+                    f"`choice.{n}` is a label, not a number",
+                    node.span,
+                    help=f"select with it, `x[dim=choice.{n}]`, or branch with `match choice.{n} {{ … }}`",
+                )
+                return None
+        self.diags.error("E0201", "unsupported expression", node.span)
+        return None
+
+    def convert(self, node: ast.Node, expr: ast.Node, unit: str, unit_span: Span) -> ir.Op | None:
+        """``expr in unit``."""
+        x = self.number(expr)
+        target = self.c.unit(unit, unit_span)
+        if x is None or target is None:
+            return None
+        try:
+            factor = conversion(x.unit, target)
+        except UnitError:
+            self.diags.error(
+                "E0504",
+                f"cannot convert {fmt(x.unit)} to {fmt(target)}",
+                unit_span,
+                help=_mismatch_help(target, x.unit),
+            )
+            return None
+        return ir.Scale(x.dims, target, node.span, False, x, factor)
+
+    def binary(self, node: ast.Binary) -> ir.Op | None:
+        op = node.op
+        if op in ("and", "or"):
+            a, b = self.condition(node.left), self.condition(node.right)
+            if a is None or b is None:
+                return None
+            return ir.Binary(self.broadcast(a, b), DIMENSIONLESS, node.span, True, op, a, b)
+        a, b = self.number(node.left), self.number(node.right)
+        if a is None or b is None:
+            return None
+        if op in ("+", "-") or op in _COMPARE:
+            if _is_zero_literal(a) and not _is_zero_literal(b):
+                a = ir.Const(a.dims, b.unit, a.span, False, 0.0)
+            what = f"`{op}`" if op in _COMPARE else ("addition" if op == "+" else "subtraction")
+            b2 = self.same_unit(a, b, node.right, what)
+            if b2 is None:
+                return None
+            boolean = op in _COMPARE
+            return ir.Binary(
+                self.broadcast(a, b2),
+                DIMENSIONLESS if boolean else a.unit,
+                node.span,
+                boolean,
+                op,
+                a,
+                b2,
+            )
+        if op in ("*", "/"):
+            unit, factor = (multiply if op == "*" else divide)(a.unit, b.unit)
+            out: ir.Op = ir.Binary(self.broadcast(a, b), unit, node.span, False, op, a, b)
+            return out if factor == 1.0 else ir.Scale(out.dims, unit, node.span, False, out, factor)
+        if op == "^":
+            return self.power(node, a, b)
+        if op == "@":
+            shared = tuple(d for d in a.dims if d in b.dims)
+            if not shared:
+                self.diags.error(
+                    "E0401",
+                    f"`@` needs a shared dimension; left has {_dims(a.dims)}, right has "
+                    f"{_dims(b.dims)}",
+                    node.span,
+                    help="use `*` for an element-wise product",
+                )
+                return None
+            unit, factor = multiply(a.unit, b.unit)
+            dims = tuple(d for d in self.broadcast(a, b) if d not in shared)
+            out = ir.Contract(dims, unit, node.span, False, a, b, shared)
+            return out if factor == 1.0 else ir.Scale(dims, unit, node.span, False, out, factor)
+        self.diags.error(
+            "E0201", f"unknown operator `{op}`", node.span
+        )  # pragma: no cover - grammar prevents it
+        return None
+
+    def power(self, node: ast.Binary, a: ir.Op, exponent: ir.Op) -> ir.Op | None:
+        b = self.dimensionless(exponent, node.right, "an exponent")
+        if b is None:
+            return None
+        if a.unit == DIMENSIONLESS:
+            return ir.Binary(self.broadcast(a, b), DIMENSIONLESS, node.span, False, "^", a, b)
+        if not isinstance(b, ir.Const) or b.dims:
+            self.diags.error(
+                "E0505",
+                f"a quantity in {fmt(a.unit)} can only be raised to a constant power",
+                node.right.span,
+                help="write the exponent as a number, e.g. `x ^ 2`",
+            )
+            return None
+        return ir.Binary(a.dims, power(a.unit, b.value), node.span, False, "^", a, b)
+
+    def select(self, node: ast.Select) -> ir.Op | None:
+        x = self.lower(node.target)
+        if x is None:
+            return None
+        picks: list[ir.Pick] = []
+        for sel in node.selectors:
+            dim = self.c.dims.get(sel.dim)
+            if dim is None:
+                self.diags.error(
+                    "E0305",
+                    f"unknown dimension `{sel.dim}`",
+                    sel.span,
+                    help=did_you_mean(sel.dim, self.c.dims)
+                    or f"dimensions: {', '.join(self.c.dims)}",
+                )
+                return None
+            if sel.dim not in x.dims:
+                self.diags.error(
+                    "E0403",
+                    f"cannot select `{sel.dim}`: the value has dims {_dims(x.dims)}",
+                    sel.span,
+                    help=did_you_mean(sel.dim, x.dims),
+                )
+                return None
+            if any(p.dim == sel.dim for p in picks):
+                self.diags.error("E0403", f"`{sel.dim}` is selected twice", sel.span)
+                return None
+            if isinstance(sel.label, ast.ChoiceRef):
+                choice = self.c.resolver.choices.get(id(sel.label))
+                if choice is None:
+                    return None
+                bad = [v for v in choice.values if v not in dim.index]
+                if bad:
+                    self.diags.error(
+                        "E0306",
+                        f"choice `{choice.name}` can be `{bad[0]}`, which is not a label of "
+                        f"dimension `{sel.dim}`",
+                        sel.label.span,
+                        help=f"make the choice's values labels of `{sel.dim}`",
+                        notes=(f"choice declared at {choice.span}",),
+                    )
+                    return None
+                picks.append(ir.Pick(sel.dim, None, choice.qname))
+            else:
+                if sel.label.text not in dim.index:
+                    known = sel.label.text in dim.known
+                    self.diags.error(
+                        "E0306",
+                        f"`{sel.label.text}` is not a label of dimension `{sel.dim}`"
+                        + (" in this model" if known else ""),
+                        sel.label.span,
+                        help=(
+                            f"the model narrows `{sel.dim}` to: {', '.join(dim.labels[:8])}"
+                            if known
+                            else did_you_mean(sel.label.text, dim.labels)
+                            or f"labels: {', '.join(dim.labels[:8])}{' …' if len(dim.labels) > 8 else ''}"
+                        ),
+                    )
+                    return None
+                picks.append(ir.Pick(sel.dim, sel.label.text, None))
+        dims = tuple(d for d in x.dims if all(p.dim != d for p in picks))
+        return ir.Select(dims, x.unit, node.span, x.boolean, x, tuple(picks))
+
+    def match(self, node: ast.Match) -> ir.Op | None:
+        choice = self.c.resolver.choices.get(id(node.choice))
+        if choice is None:
+            return None
+        cases: list[tuple[str, ir.Op]] = []
+        default: ir.Op | None = None
+        first: ir.Op | None = None
+        seen: set[str] = set()
+        ok = True
+        for arm in node.arms:
+            if arm.value is not None and arm.value not in choice.values:
+                self.diags.error(
+                    "E0308",
+                    f"`{arm.value}` is not a value of choice `{choice.name}`",
+                    arm.span,
+                    help=did_you_mean(arm.value, choice.values)
+                    or f"its values are: {', '.join(choice.values)}",
+                )
+                ok = False
+                continue
+            if arm.value in seen or (arm.value is None and default is not None):
+                self.diags.error(
+                    "E0308", f"`{arm.value or '_'}` has two arms in this match", arm.span
+                )
+                ok = False
+                continue
+            op = self.lower(arm.expr)
+            if op is None:
+                ok = False
+                continue
+            if first is None:
+                first = op
+            else:
+                if set(op.dims) != set(first.dims):
+                    self.diags.error(
+                        "E0405",
+                        f"match arms disagree on dims: {_dims(first.dims)} and {_dims(op.dims)}",
+                        arm.expr.span,
+                        help="every arm must have the same dimensions",
+                    )
+                    ok = False
+                    continue
+                if op.boolean != first.boolean:
+                    self.diags.error(
+                        "E0409", "match arms mix conditions and numbers", arm.expr.span
+                    )
+                    ok = False
+                    continue
+                conv = op if op.boolean else self.same_unit(first, op, arm.expr, "match arms")
+                if conv is None:
+                    ok = False
+                    continue
+                op = conv
+            if arm.value is None:
+                default = op
+            else:
+                seen.add(arm.value)
+                cases.append((arm.value, op))
+        if not ok or first is None:
+            return None
+        missing = [v for v in choice.values if v not in seen]
+        if missing and default is None:
+            self.diags.error(
+                "E0308",
+                f"match on `{choice.name}` has no arm for {', '.join(f'`{m}`' for m in missing)}",
+                node.span,
+                help="add the missing arms, or a catch-all `_ => …`",
+            )
+            return None
+        return ir.Switch(
+            first.dims, first.unit, node.span, first.boolean, choice.qname, tuple(cases), default
+        )
+
+
+def _dims(dims: tuple[str, ...]) -> str:
+    return f"[{', '.join(dims)}]" if dims else "[] (a scalar)"
+
+
+def _mismatch_help(a: object, b: object) -> str:
+    ta, tb = fmt(a), fmt(b)
+    try:
+        unit, _ = divide(b, a)
+        return f"convert one side, e.g. multiply the {ta} side by a factor in {fmt(unit)}"
+    except Exception:  # pragma: no cover - division of units never fails in practice
+        return f"the two sides must share a unit ({ta} vs {tb})"
+
+
+class Checker:
+    """Checks a whole program and lowers it to IR."""
+
+    def __init__(self, program: Program, dims: dict[str, Dimension], diags: Diagnostics):
+        self.program = program
+        self.dims = dims
+        self.diags = diags
+        self.resolver = Resolver(program, dims, diags)
+        self.ir: dict[str, ir.Op] = {}
+        self.failed: set[str] = set()
+
+    def unit(self, text: str | None, span: Span) -> object | None:
+        """Parse a unit, reporting an error at ``span`` when it is not one."""
+        try:
+            return parse_unit(text)
+        except UnitError as exc:
+            help_ = None
+            if (text and " " in text.strip()) or (text and "/" in text):
+                help_ = (
+                    "if part of it is a name, put the quantity in parentheses, e.g. `(2 kg) / fuel`"
+                )
+            self.diags.error(
+                "E0502",
+                str(exc),
+                span,
+                help=help_ or "units follow pint syntax, e.g. `t/TJ`, `kt CO2e`",
+            )
+            return None
+
+    def ref(self, d: Definition, span: Span) -> ir.Op | None:
+        if d.qname in self.failed or d.qname not in self.ir:
+            return None
+        t = self.ir[d.qname]
+        return ir.Ref(t.dims, t.unit, span, t.boolean, d.qname)
+
+    def check_dims(self, dims: tuple[str, ...], span: Span | None) -> bool:
+        ok = True
+        for d in dims:
+            if d not in self.dims:
+                self.diags.error(
+                    "E0305",
+                    f"unknown dimension `{d}`",
+                    span,
+                    help=did_you_mean(d, self.dims) or "declare it under `dimensions:`",
+                )
+                ok = False
+        return ok
+
+    def run(self) -> Checked:
+        """Resolve, order, check and lower every definition and assertion."""
+        defs = self.program.definitions
+        graph: nx.DiGraph = nx.DiGraph()
+        refs: dict[str, set[str]] = {}
+        for q, d in defs.items():
+            graph.add_node(q)
+            deps = self.resolver.collect(d.scope, d.expr, d) if d.expr is not None else set()
+            refs[q] = deps
+            for dep in deps:
+                graph.add_edge(dep, q)
+        assert_deps: list[set[str]] = []
+        for a in self.program.asserts:
+            deps = self.resolver.collect(a.scope, a.expr, None)
+            if isinstance(a.within, ast.Node):
+                deps |= self.resolver.collect(a.scope, a.within, None)
+            assert_deps.append(deps)
+        cyclic = self.report_cycles(graph)
+        order = [
+            q for q in nx.lexicographical_topological_sort(graph.subgraph(set(graph) - cyclic))
+        ]
+        self.failed |= cyclic
+        for q in order:
+            self.define(defs[q])
+        asserts = [
+            ca
+            for a, deps in zip(self.program.asserts, assert_deps, strict=True)
+            if not deps & self.failed and (ca := self.check_assert(a)) is not None
+        ]
+        outputs = self.outputs()
+        return Checked(self.ir, [q for q in order if q in self.ir], graph, asserts, outputs, refs)
+
+    def report_cycles(self, graph: nx.DiGraph) -> set[str]:
+        cyclic: set[str] = set()
+        for comp in nx.strongly_connected_components(graph):
+            if len(comp) == 1:
+                (q,) = comp
+                if not graph.has_edge(q, q):
+                    continue
+            cyclic |= comp
+            start = min(comp)
+            cycle = [start]
+            # Walk edges inside the component back to the start to show one concrete cycle.
+            path = (
+                nx.shortest_path(graph.subgraph(comp), start, start)
+                if graph.has_edge(start, start)
+                else None
+            )
+            if path is None:
+                succ = next(s for s in graph.successors(start) if s in comp)
+                cycle = [start, *nx.shortest_path(graph.subgraph(comp), succ, start)]
+            else:
+                cycle = [start, start]
+            d = self.program.definitions[start]
+            shown = " -> ".join(cycle)
+            self.diags.error(
+                "E0601",
+                f"definitions depend on each other in a cycle: {shown}",
+                d.span,
+                help="a value cannot depend on itself; break the cycle by computing one of them from data",
+            )
+        return cyclic
+
+    def define(self, d: Definition) -> None:
+        op = self.lower_definition(d)
+        if op is None:
+            self.failed.add(d.qname)
+        else:
+            self.ir[d.qname] = op
+
+    def lower_definition(self, d: Definition) -> ir.Op | None:
+        if (
+            d.kind == "data"
+            or (d.kind == "input" and d.expr is None)
+            or (d.kind == "parameter" and d.expr is None)
+        ):
+            dims = d.dims or ()
+            unit = self.unit(d.unit, d.unit_span or d.span)
+            if not self.check_dims(dims, d.dims_span) or unit is None:
+                return None
+            if (
+                d.kind == "parameter"
+                and d.spec is not None
+                and getattr(d.spec, "values", None) is None
+            ):
+                self.diags.error(
+                    "E0102", f"parameter `{d.name}` has no `value:` or `values:`", d.span
+                )
+                return None
+            return ir.Load(dims, unit, d.span, False, d.qname)
+        assert d.expr is not None
+        lw = Lowerer(self, d.scope, d)
+        op = lw.lower(d.expr)
+        if op is None:
+            return None
+        if d.kind == "parameter":
+            bad = [
+                q
+                for q in ir.references(op)
+                if self.program.definitions[q].kind not in ("parameter",)
+            ]
+            if bad:
+                self.diags.error(
+                    "E0314",
+                    f"parameter `{d.name}` depends on `{bad[0]}`, which is not a parameter",
+                    d.expr.span,
+                    help="parameters are inputs; move formulas over data to `rules:`",
+                )
+                return None
+        target_unit = d.unit
+        target_dims = d.dims
+        if d.super_def is not None and d.super_def.qname in self.ir:
+            sup = self.ir[d.super_def.qname]
+            target_dims = sup.dims
+            if target_unit is None:
+                return self.conform(d, op, sup.unit, target_dims, "the definition it overrides")
+        if target_unit is None and target_dims is None:
+            return op
+        unit = self.unit(target_unit, d.unit_span or d.span) if target_unit is not None else op.unit
+        if unit is None:
+            return None
+        if target_dims is not None and not self.check_dims(target_dims, d.dims_span):
+            return None
+        what = (
+            "its declared unit" if d.kind != "input" else f"the input contract of `{d.owner.label}`"
+        )
+        return self.conform(d, op, unit, target_dims, what)
+
+    def conform(
+        self, d: Definition, op: ir.Op, unit: object, dims: tuple[str, ...] | None, what: str
+    ) -> ir.Op | None:
+        """Convert ``op`` to ``unit`` and check its dims equal ``dims`` (as a set), reordering them."""
+        span = d.expr.span if d.expr is not None else d.span
+        if op.boolean:
+            self.diags.error("E0409", f"`{d.name}` must be a number, found a condition", span)
+            return None
+        if dims is not None and set(dims) != set(op.dims):
+            self.diags.error(
+                "E0406",
+                f"`{d.qname}` must have dims {_dims(dims)} ({what}), but its formula has "
+                f"dims {_dims(op.dims)}",
+                span,
+                help=_dims_help(dims, op.dims),
+            )
+            return None
+        if op.unit != unit:
+            try:
+                factor = conversion(op.unit, unit)
+            except UnitError:
+                self.diags.error(
+                    "E0503",
+                    f"`{d.qname}` must be in {fmt(unit)} ({what}), but its formula gives "
+                    f"{fmt(op.unit)}",
+                    span,
+                    help=_mismatch_help(unit, op.unit),
+                )
+                return None
+            op = ir.Scale(op.dims, unit, op.span, False, op, factor)
+        if dims is not None and tuple(dims) != op.dims:
+            op = ir.Scale(tuple(dims), op.unit, op.span, False, op, 1.0)
+        return op
+
+    def check_assert(self, a: AssertDef) -> CheckedAssert | None:
+        lw = Lowerer(self, a.scope, None)
+        text = a.module.text
+        expr: ast.Node = a.expr
+        tol_node: ast.Node | float | None = a.within
+        if isinstance(a.expr, ast.Within):
+            expr, tol_node = a.expr.expr, a.expr.tolerance
+        src = _source_text(text, a.span)
+        if tol_node is not None or (isinstance(expr, ast.Binary) and expr.op == "=="):
+            if not (isinstance(expr, ast.Binary) and expr.op == "=="):
+                self.diags.error(
+                    "E0410",
+                    "a tolerance (`within`) needs an `==` comparison",
+                    expr.span,
+                    help="write `a == b within 1e-9`",
+                )
+                return None
+            left, right = lw.number(expr.left), lw.number(expr.right)
+            if left is None or right is None:
+                return None
+            right = lw.same_unit(left, right, expr.right, "`==`")
+            if right is None:
+                return None
+            tol, relative = DEFAULT_RTOL, True
+            if isinstance(tol_node, float):
+                tol = tol_node
+            elif isinstance(tol_node, ast.Node):
+                t = lw.number(tol_node)
+                if t is None:
+                    return None
+                if not isinstance(t, ir.Const) and not (
+                    isinstance(t, ir.Scale) and isinstance(t.x, ir.Const)
+                ):
+                    self.diags.error("E0410", "a tolerance must be a constant", tol_node.span)
+                    return None
+                value = t.value if isinstance(t, ir.Const) else t.x.value * t.factor  # type: ignore[attr-defined]
+                if (
+                    (compatible(t.unit, DIMENSIONLESS)
+                    and not compatible(left.unit, DIMENSIONLESS))
+                    or t.unit == DIMENSIONLESS
+                ):
+                    tol = value * conversion(t.unit, DIMENSIONLESS)
+                else:
+                    try:
+                        tol, relative = value * conversion(t.unit, left.unit), False
+                    except UnitError:
+                        self.diags.error(
+                            "E0501",
+                            f"tolerance in {fmt(t.unit)} does not match the compared values "
+                            f"in {fmt(left.unit)}",
+                            tol_node.span,
+                            help="give a relative tolerance (a plain number or %) or one in the same unit",
+                        )
+                        return None
+            if tol < 0:
+                self.diags.error("E0410", "a tolerance cannot be negative", expr.span)
+                return None
+            return CheckedAssert(a.qname, src, a.span, a.message, None, left, right, tol, relative)
+        cond = lw.condition(expr)
+        if cond is None:
+            return None
+        return CheckedAssert(a.qname, src, a.span, a.message, cond)
+
+    def outputs(self) -> list[str]:
+        root = self.program.root
+        if not self.program.outputs:
+            return [
+                q
+                for q, d in self.program.definitions.items()
+                if d.owner is root and d.kind == "rule" and "@" not in q and q in self.ir
+            ]
+        out: list[str] = []
+        for name, span in self.program.outputs:
+            node = ast.Name(span, tuple(name.split(".")))
+            d = self.resolver.definition(root, node)
+            if d is None:
+                continue
+            if d.qname in self.ir:
+                out.append(d.qname)
+        return out
+
+
+def _source_text(text: str, span: Span) -> str:
+    lines = text.splitlines()
+    if 0 < span.line <= len(lines):
+        line = lines[span.line - 1]
+        if span.end_line == span.line:
+            return line[span.col - 1 : span.end_col - 1].strip().strip("\"'")
+        return line[span.col - 1 :].strip().strip("\"'")
+    return ""
+
+
+def _dims_help(want: tuple[str, ...], got: tuple[str, ...]) -> str:
+    extra = [d for d in got if d not in want]
+    missing = [d for d in want if d not in got]
+    parts = []
+    if extra:
+        parts.append(
+            f"sum over {', '.join(extra)} (e.g. `sum(x, over={extra[0]})`) or select a label"
+        )
+    if missing:
+        parts.append(f"the formula lacks {', '.join(missing)}")
+    return "; ".join(parts) or "reorder nothing: dims are matched by name"

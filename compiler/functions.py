@@ -1,0 +1,187 @@
+"""Built-in functions of the formula language: a registry, not an if/elif chain.
+
+Each entry type-checks a call and lowers it to IR. Runtime kernels for the IR ops they
+produce live in ``carbonc.runtime.kernels``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from carbonc.dsl import ast
+
+from . import ir
+from .units import DIMENSIONLESS, fmt, power
+
+if TYPE_CHECKING:
+    from .check import Lowerer
+
+
+@dataclass(frozen=True)
+class Builtin:
+    """A built-in: how to check and lower a call, and a one-line signature for help texts."""
+
+    name: str
+    signature: str
+    lower: Callable[[Lowerer, ast.Call], ir.Op | None]
+
+
+REGISTRY: dict[str, Builtin] = {}
+
+
+def builtin(
+    name: str, signature: str
+) -> Callable[
+    [Callable[[Lowerer, ast.Call], ir.Op | None]], Callable[[Lowerer, ast.Call], ir.Op | None]
+]:
+    """Register a built-in function under ``name``."""
+
+    def deco(
+        fn: Callable[[Lowerer, ast.Call], ir.Op | None],
+    ) -> Callable[[Lowerer, ast.Call], ir.Op | None]:
+        REGISTRY[name] = Builtin(name, signature, fn)
+        return fn
+
+    return deco
+
+
+def _args(lw: Lowerer, call: ast.Call, n: int, kw: tuple[str, ...] = ()) -> bool:
+    sig = REGISTRY[call.func].signature
+    if len(call.args) != n:
+        lw.diags.error(
+            "E0304",
+            f"`{call.func}` takes {n} argument{'s' if n != 1 else ''}, got {len(call.args)}",
+            call.span,
+            help=f"usage: {sig}",
+        )
+        return False
+    for k in call.kwargs:
+        if k.name not in kw:
+            lw.diags.error(
+                "E0304", f"`{call.func}` has no argument `{k.name}`", k.span, help=f"usage: {sig}"
+            )
+            return False
+    return True
+
+
+def _reduction(fn: str) -> Callable[[Lowerer, ast.Call], ir.Op | None]:
+    def lower(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+        if fn in ("min", "max") and len(call.args) == 2 and not call.kwargs:
+            return _elementwise_pair(lw, call, "minimum" if fn == "min" else "maximum")
+        if not _args(lw, call, 1, ("over",)):
+            return None
+        x = lw.number(call.args[0])
+        if x is None:
+            return None
+        over = lw.over(call, x)
+        if over is None:
+            return None
+        dims = tuple(d for d in x.dims if d not in over)
+        return ir.Reduce(dims, x.unit, call.span, False, fn, x, over)
+
+    return lower
+
+
+for _fn in ("sum", "mean", "min", "max"):
+    builtin(_fn, f"{_fn}(x, over=dim) or {_fn}(x, over=(dim1, dim2)); without `over`, all dims")(
+        _reduction(_fn)
+    )
+
+
+def _elementwise_pair(lw: Lowerer, call: ast.Call, fn: str) -> ir.Op | None:
+    a, b = lw.number(call.args[0]), lw.number(call.args[1])
+    if a is None or b is None:
+        return None
+    b = lw.same_unit(a, b, call.args[1], f"`{call.func}`")
+    if b is None:
+        return None
+    return ir.Apply(lw.broadcast(a, b), a.unit, call.span, False, fn, (a, b))
+
+
+@builtin("where", "where(condition, value_if_true, value_if_false)")
+def _where(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if not _args(lw, call, 3):
+        return None
+    c = lw.condition(call.args[0])
+    a, b = lw.number(call.args[1]), lw.number(call.args[2])
+    if c is None or a is None or b is None:
+        return None
+    b = lw.same_unit(a, b, call.args[2], "the two branches of `where`")
+    if b is None:
+        return None
+    return ir.Where(lw.broadcast(c, a, b), a.unit, call.span, False, c, a, b)
+
+
+@builtin("share", "share(x, over=dim): x divided by its sum over dim")
+def _share(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if not _args(lw, call, 1, ("over",)):
+        return None
+    x = lw.number(call.args[0])
+    if x is None:
+        return None
+    over = lw.over(call, x)
+    if over is None:
+        return None
+    total = ir.Reduce(
+        tuple(d for d in x.dims if d not in over), x.unit, call.span, False, "sum", x, over
+    )
+    return ir.Binary(x.dims, DIMENSIONLESS, call.span, False, "/", x, total)
+
+
+@builtin("cumsum", "cumsum(x, over=dim): running total along dim")
+def _cumsum(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if not _args(lw, call, 1, ("over",)):
+        return None
+    x = lw.number(call.args[0])
+    if x is None:
+        return None
+    over = lw.over(call, x)
+    if over is None:
+        return None
+    if len(over) != 1 or not call.kwargs:
+        lw.diags.error(
+            "E0304",
+            "`cumsum` runs along exactly one dimension",
+            call.span,
+            help="usage: cumsum(x, over=year)",
+        )
+        return None
+    return ir.Scan(x.dims, x.unit, call.span, False, "cumsum", x, over[0])
+
+
+def _unary(fn: str, needs_dimensionless: bool) -> Callable[[Lowerer, ast.Call], ir.Op | None]:
+    def lower(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+        if not _args(lw, call, 1):
+            return None
+        x = lw.number(call.args[0])
+        if x is None:
+            return None
+        unit = x.unit
+        if needs_dimensionless:
+            x = lw.dimensionless(x, call.args[0], f"`{fn}`")
+            if x is None:
+                return None
+            unit = DIMENSIONLESS
+        elif fn == "sqrt":
+            unit = power(x.unit, 0.5)
+        return ir.Apply(x.dims, unit, call.span, False, fn, (x,))
+
+    return lower
+
+
+builtin("abs", "abs(x)")(_unary("abs", False))
+builtin("sqrt", "sqrt(x)")(_unary("sqrt", False))
+builtin("exp", "exp(x), x dimensionless")(_unary("exp", True))
+builtin("log", "log(x), natural logarithm, x dimensionless")(_unary("log", True))
+
+
+def signature_list() -> str:
+    """All built-ins, for help texts."""
+    return ", ".join(sorted(REGISTRY))
+
+
+def unit_text(op: ir.Op) -> str:
+    """The unit of ``op`` as users read it."""
+    return fmt(op.unit)

@@ -1,0 +1,154 @@
+"""The structure of a ``.carbon`` file, as pydantic models (``extra="forbid"`` everywhere).
+
+Formula strings are validated here only as strings; ``parser.py`` gives them meaning.
+``carbonc schema`` prints :func:`json_schema` so editors can validate and complete files.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Label = Annotated[str | int | float, Field(description="a label of a dimension")]
+Number = int | float
+Formula = Annotated[str, Field(description="a formula in the carbonc expression language")]
+
+
+class Strict(BaseModel):
+    """Base for every block: unknown keys are errors, field order is kept."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class ImportSpec(Strict):
+    """Instantiate a method or model file under an alias, binding its declared inputs."""
+
+    from_: str = Field(
+        alias="from", description="`stdlib:path/to/method` or a relative `.carbon` path"
+    )
+    with_: dict[str, Formula | Number] = Field(
+        default_factory=dict,
+        alias="with",
+        description="input name -> formula in the importer's scope",
+    )
+    description: str | None = None
+
+
+class DimensionFromCsv(Strict):
+    """A dimension whose labels are a column of a CSV file (unique, in order of first appearance)."""
+
+    csv: str
+    column: str
+    description: str | None = None
+
+
+class InputSpec(Strict):
+    """An entry of a method's contract: what an importer must bind."""
+
+    dims: list[str] = Field(default_factory=list)
+    unit: str = "1"
+    description: str | None = None
+
+
+class DataSpec(Strict):
+    """A named array read from CSV (long or wide) or given inline."""
+
+    csv: str | None = Field(default=None, description="path relative to this file")
+    values: Any = Field(
+        default=None, description="inline values: a number, a list, or nested mappings by label"
+    )
+    dims: list[str] = Field(default_factory=list)
+    unit: str = "1"
+    value: str = Field(default="value", description="long form: the column holding the numbers")
+    wide: str | None = Field(
+        default=None, description="wide form: the dimension spread across columns"
+    )
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="dimension -> CSV column, when they differ"
+    )
+    fill: Number | None = Field(
+        default=None, description="value for label combinations the file omits"
+    )
+    description: str | None = None
+    cite: str | None = None
+
+
+class ParameterSpec(Strict):
+    """A named value with a unit: a scalar, or an array over dims given inline."""
+
+    value: Formula | Number | None = None
+    values: Any = None
+    dims: list[str] = Field(default_factory=list)
+    unit: str = "1"
+    description: str | None = None
+    cite: str | None = None
+
+
+class ChoiceSpec(Strict):
+    """A methodology switch: one of a fixed set of values, with a default, set per run."""
+
+    one_of: list[str] = Field(min_length=1)
+    default: str
+    description: str | None = None
+    cite: str | None = None
+
+
+class RuleSpec(Strict):
+    """A named formula, optionally with a declared unit (converted to) and dims (checked)."""
+
+    expr: Formula
+    unit: str | None = None
+    dims: list[str] | None = None
+    description: str | None = None
+    cite: str | None = None
+
+
+class OverrideSpec(Strict):
+    """Replace an existing definition; ``super`` refers to the replaced one."""
+
+    expr: Formula
+    because: str = Field(min_length=1, description="why; recorded in every result's provenance")
+    unit: str | None = None
+
+
+class AssertSpec(Strict):
+    """An identity that must hold, e.g. ``a == b within 1e-9``."""
+
+    expr: Formula
+    within: Number | str | None = Field(
+        default=None, description="relative tolerance, or an absolute quantity"
+    )
+    message: str | None = None
+
+
+class ModelFile(Strict):
+    """A ``.carbon`` file: a model, or a method meant to be imported."""
+
+    carbon: int = Field(description="language version; this release reads version 1")
+    model: str
+    description: str | None = None
+    cite: str | list[str] | None = None
+    extends: str | None = None
+    import_: dict[str, str | ImportSpec] = Field(default_factory=dict, alias="import")
+    inputs: dict[str, InputSpec] = Field(default_factory=dict)
+    dimensions: dict[str, list[Label] | DimensionFromCsv] = Field(default_factory=dict)
+    data: dict[str, DataSpec] = Field(default_factory=dict)
+    parameters: dict[str, Formula | Number | ParameterSpec] = Field(default_factory=dict)
+    choices: dict[str, ChoiceSpec] = Field(default_factory=dict)
+    rules: dict[str, Formula | RuleSpec] = Field(default_factory=dict)
+    override: dict[str, OverrideSpec] = Field(default_factory=dict)
+    assert_: list[Formula | AssertSpec] = Field(default_factory=list, alias="assert")
+    outputs: list[str] = Field(default_factory=list)
+
+
+LANGUAGE_VERSION = 1
+
+
+def json_schema() -> str:
+    """The JSON Schema of a ``.carbon`` file, for editors."""
+    schema: dict[str, Any] = ModelFile.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "carbonc model file (.carbon)"
+    return json.dumps(schema, indent=2)

@@ -1,0 +1,138 @@
+"""Load every data entry of a checked program into labelled arrays, collecting all problems."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from carbonc.compiler.dims import Dimension
+from carbonc.compiler.paths import PathError, safe_path
+from carbonc.compiler.program import Definition
+from carbonc.dsl.diagnostics import Diagnostics
+from carbonc.dsl.schema import DataSpec, ParameterSpec
+
+from .larray import LArray
+from .provenance import sha256_file
+from .readers import Axis, DataError, inline_array, read_long, read_wide
+
+
+@dataclass
+class Loaded:
+    """Arrays by qualified name, and the SHA-256 of every file read."""
+
+    arrays: dict[str, LArray] = field(default_factory=dict)
+    files: dict[str, str] = field(default_factory=dict)
+
+
+def axes_for(dims: tuple[str, ...], coords: Mapping[str, Dimension]) -> list[Axis]:
+    """Reader axes for ``dims``: the program's labels plus every label any module knows."""
+    return [Axis(d, coords[d].labels, coords[d].index, coords[d].known) for d in dims]
+
+
+def load_all(
+    defs: Mapping[str, Definition],
+    wanted: Mapping[str, object],
+    coords: Mapping[str, Dimension],
+    overrides: Mapping[str, Path],
+    diags: Diagnostics,
+) -> Loaded:
+    """Load the data behind every ``Load`` op.
+
+    Args:
+        defs: the program's definitions.
+        wanted: qualified names whose IR is a ``Load``.
+        coords: the program's dimensions.
+        overrides: qualified name -> a file given on the command line (``--data``).
+        diags: where problems go; every entry is tried so all errors are reported at once.
+    """
+    loaded = Loaded()
+    for q in wanted:
+        d = defs[q]
+        try:
+            arr, path = load_one(d, coords, overrides.get(q))
+        except DataError as exc:
+            diags.extend(exc.diagnostics)
+            continue
+        except PathError as exc:
+            spec = d.spec
+            span = (
+                d.module.span(_section(d), d.name, "csv") if isinstance(spec, DataSpec) else d.span
+            )
+            diags.error("E0801", str(exc), span, help=exc.help)
+            continue
+        if arr is None:
+            where = f"`{d.qname}` is an input of {d.owner.label} and has no value"
+            diags.error(
+                "E0702",
+                where,
+                d.span,
+                help=f"import this file and bind it with `with:`, or pass `--data {d.qname}=FILE.csv`",
+            )
+            continue
+        loaded.arrays[q] = arr
+        if path is not None:
+            loaded.files[str(path)] = sha256_file(path)
+    return loaded
+
+
+def _section(d: Definition) -> str:
+    return "data" if d.kind == "data" else "parameters"
+
+
+def load_one(
+    d: Definition, coords: Mapping[str, Dimension], override: Path | None
+) -> tuple[LArray | None, Path | None]:
+    """Load one entry; returns (array, file read) or (None, None) for an unbound input."""
+    dims = d.dims or ()
+    axes = axes_for(dims, coords)
+    spec = d.spec
+    if override is not None:
+        if not override.is_file():
+            raise PathError(f"data file `{override}` given with --data does not exist")
+        ds = spec if isinstance(spec, DataSpec) else DataSpec(dims=list(dims), unit=d.unit or "1")
+        return LArray(_read_csv(override, ds, axes), dims), override
+    if isinstance(spec, DataSpec):
+        span = d.module.key_span("data", d.name)
+        diags = Diagnostics()
+        if (spec.csv is None) == (spec.values is None):
+            diags.error(
+                "E0102",
+                f"data entry `{d.name}` needs exactly one of `csv:` or `values:`",
+                span,
+                help="`csv: file.csv` reads a table; `values:` gives numbers inline",
+            )
+        if spec.wide is not None and spec.wide not in dims:
+            diags.error(
+                "E0305",
+                f"`wide: {spec.wide}` is not one of the entry's dims {list(dims)}",
+                d.module.span("data", d.name, "wide"),
+            )
+        for k in spec.columns:
+            if k not in dims:
+                diags.error(
+                    "E0305",
+                    f"`columns` names `{k}`, which is not one of the entry's dims",
+                    d.module.span("data", d.name, "columns", k),
+                )
+        if diags.has_errors:
+            raise DataError(diags.items)
+        if spec.values is not None:
+            return LArray(
+                inline_array(spec.values, axes, d.module.span("data", d.name, "values")), dims
+            ), None
+        assert spec.csv is not None
+        path = safe_path(d.module.folder, spec.csv, d.owner.sandbox, "data")
+        return LArray(_read_csv(path, spec, axes), dims), path
+    if isinstance(spec, ParameterSpec) and spec.values is not None:
+        return LArray(
+            inline_array(spec.values, axes, d.module.span("parameters", d.name, "values")), dims
+        ), None
+    return None, None
+
+
+def _read_csv(path: Path, spec: DataSpec, axes: list[Axis]) -> np.ndarray:
+    if spec.wide is not None:
+        return read_wide(path, axes, spec.wide, spec.columns, spec.fill)
+    return read_long(path, axes, spec.value, spec.columns, spec.fill)

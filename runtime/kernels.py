@@ -1,0 +1,50 @@
+"""Numeric kernels for IR ops: registries keyed by the op's function name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+Elementwise = Callable[..., np.ndarray]
+
+BINARY: dict[str, Elementwise] = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+    "^": np.power,
+    "==": np.equal,
+    "!=": np.not_equal,
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "and": np.logical_and,
+    "or": np.logical_or,
+}
+
+UNARY: dict[str, Elementwise] = {
+    "neg": np.negative,
+    "not": np.logical_not,
+}
+
+APPLY: dict[str, Elementwise] = {
+    "abs": np.abs,
+    "sqrt": np.sqrt,
+    "exp": np.exp,
+    "log": np.log,
+    "minimum": np.minimum,
+    "maximum": np.maximum,
+}
+
+REDUCE: dict[str, Callable[..., np.ndarray]] = {
+    "sum": np.sum,
+    "mean": np.mean,
+    "min": np.min,
+    "max": np.max,
+}
+
+SCAN: dict[str, Callable[..., np.ndarray]] = {
+    "cumsum": np.cumsum,
+}

@@ -1,0 +1,56 @@
+"""Labelled arrays: numpy values whose axes are named dimensions, broadcast by name."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class LArray:
+    """An array whose axes are named. Labels live once per program, in :class:`Coords`."""
+
+    values: Array
+    dims: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if self.values.ndim != len(self.dims):  # pragma: no cover - an internal invariant
+            raise ValueError(f"array has {self.values.ndim} axes but dims {self.dims}")
+
+    def aligned(self, dims: tuple[str, ...]) -> Array:
+        """The values with axes ordered as ``dims``; missing dims become length-1 axes."""
+        if self.dims == dims:
+            return self.values
+        present = [d for d in dims if d in self.dims]
+        order = [self.dims.index(d) for d in present]
+        v = self.values.transpose(order) if order != list(range(len(order))) else self.values
+        if len(present) == len(dims):
+            return v
+        shape = []
+        it = iter(v.shape)
+        for d in dims:
+            shape.append(next(it) if d in self.dims else 1)
+        return v.reshape(shape)
+
+    def transposed(self, dims: tuple[str, ...]) -> LArray:
+        """The same data with axes in the order ``dims`` (a permutation of ``self.dims``)."""
+        return LArray(np.ascontiguousarray(self.aligned(dims)), dims)
+
+    def scalar(self) -> float:
+        """The single value of a zero-dimensional array."""
+        return float(self.values.reshape(-1)[0])
+
+
+def broadcast_dims(*dims: tuple[str, ...]) -> tuple[str, ...]:
+    """The dims of a broadcast result: first operand's order, then new dims as they appear."""
+    out: list[str] = []
+    for ds in dims:
+        for d in ds:
+            if d not in out:
+                out.append(d)
+    return tuple(out)

@@ -1,0 +1,55 @@
+"""Readable terminal tables for results printed without ``-o``."""
+
+from __future__ import annotations
+
+from .results import Result, Results
+
+MAX_ROWS = 40
+
+
+def _num(v: float) -> str:
+    if isinstance(v, bool):
+        return str(v).lower()
+    a = abs(v)
+    if a != 0 and (a >= 1e9 or a < 1e-3):
+        return f"{v:.6g}"
+    return f"{v:,.6g}" if a < 1e6 else f"{v:,.0f}"
+
+
+def render_result(r: Result) -> str:
+    """One output as an aligned table (or one line for a scalar)."""
+    if not r.dims:
+        return f"{r.name} = {_num(r.item())} {r.unit}"
+    rows = list(r.rows())
+    shown = rows[:MAX_ROWS]
+    header = [*r.dims, f"value [{r.unit}]"]
+    cells = [[*labels, _num(v)] for labels, v in shown]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    out = [f"{r.name}:"]
+    out.append(
+        "  "
+        + "  ".join(
+            h.ljust(w) if i < len(r.dims) else h.rjust(w)
+            for i, (h, w) in enumerate(zip(header, widths, strict=True))
+        )
+    )
+    for c in cells:
+        out.append(
+            "  "
+            + "  ".join(
+                x.ljust(w) if i < len(r.dims) else x.rjust(w)
+                for i, (x, w) in enumerate(zip(c, widths, strict=True))
+            )
+        )
+    if len(rows) > MAX_ROWS:
+        out.append(f"  … {len(rows) - MAX_ROWS} more rows (write them all with -o DIR)")
+    return "\n".join(out)
+
+
+def render_results(results: Results) -> str:
+    """Every output, then a line per assertion."""
+    parts = [render_result(r) for r in results.outputs.values()]
+    if results.asserts:
+        n = sum(1 for a in results.asserts if a["passed"])
+        parts.append(f"{n} of {len(results.asserts)} assertions hold")
+    return "\n\n".join(parts)

@@ -1,0 +1,122 @@
+"""Write results atomically: into a temporary folder beside the target, then rename."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+from .results import Result, Results
+
+Format = Literal["csv", "json"]
+
+
+def _number(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    f = float(v)
+    return (
+        repr(f) if math.isfinite(f) else ("nan" if math.isnan(f) else ("inf" if f > 0 else "-inf"))
+    )
+
+
+def _csv_field(text: str) -> str:
+    if any(c in text for c in ',"\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
+def result_csv(r: Result) -> str:
+    """A tidy CSV: one column per dimension, then ``value``, then ``unit``."""
+    lines = [",".join([*r.dims, "value", "unit"])]
+    unit = _csv_field(r.unit)
+    for labels, value in r.rows():
+        lines.append(",".join([*(_csv_field(lab) for lab in labels), _number(value), unit]))
+    return "\n".join(lines) + "\n"
+
+
+def result_json(r: Result) -> dict[str, Any]:
+    """A JSON-ready record of one output."""
+    return {
+        "dims": list(r.dims),
+        "unit": r.unit,
+        "rows": [
+            {**dict(zip(r.dims, labels, strict=True)), "value": _json_number(v)}
+            for labels, v in r.rows()
+        ],
+    }
+
+
+def _json_number(v: Any) -> Any:
+    if isinstance(v, bool):
+        return v
+    f = float(v)
+    return f if math.isfinite(f) else None
+
+
+class OutputError(OSError):
+    """The output folder cannot be written or replaced safely."""
+
+
+def write_results(results: Results, out: Path, fmt: Format = "csv") -> list[Path]:
+    """Write every output and ``provenance.json`` into ``out``, all or nothing.
+
+    An existing ``out`` is replaced only when it is empty or an earlier carbonc output (it holds a
+    ``provenance.json``), so a mistyped ``-o`` never deletes unrelated files.
+
+    Returns:
+        The files written, at their final paths.
+
+    Raises:
+        OutputError: ``out`` exists and is not a carbonc output folder.
+    """
+    out = out.resolve()
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / "provenance.json").is_file())
+    ):
+        raise OutputError(
+            f"refusing to replace `{out}`: it exists and is not a carbonc output folder"
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        names: list[str] = []
+        if fmt == "csv":
+            for name, r in results.outputs.items():
+                (tmp / f"{name}.csv").write_text(result_csv(r), encoding="utf-8")
+                names.append(f"{name}.csv")
+        else:
+            doc = {name: result_json(r) for name, r in results.outputs.items()}
+            (tmp / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+            names.append("results.json")
+        prov = {**results.provenance, "asserts": results.asserts}
+        (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n", encoding="utf-8")
+        names.append("provenance.json")
+        for name in names:
+            with (tmp / name).open("rb") as f:
+                os.fsync(f.fileno())
+        _swap(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return [out / n for n in names]
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    """Replace ``out`` with ``tmp``; an existing folder is moved aside first, then removed."""
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old.rmdir()
+    os.replace(out, old)
+    try:
+        os.replace(tmp, out)
+    except BaseException:
+        os.replace(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
