@@ -174,7 +174,7 @@ class Resolver:
         stack = [tree]
         while stack:
             node = stack.pop()
-            if not (isinstance(node, ast.Keyword) and node.name == "over"):  # `over=` names dims
+            if not (isinstance(node, ast.Keyword) and node.name == "over"):  # `over=` names a dim
                 stack.extend(ast.children(node))
             if isinstance(node, ast.Name):
                 d = self.definition(scope, node)
@@ -875,10 +875,8 @@ class Checker:
                     return None
                 value = t.value if isinstance(t, ir.Const) else t.x.value * t.factor  # type: ignore[attr-defined]
                 if (
-                    (compatible(t.unit, DIMENSIONLESS)
-                    and not compatible(left.unit, DIMENSIONLESS))
-                    or t.unit == DIMENSIONLESS
-                ):
+                    compatible(t.unit, DIMENSIONLESS) and not compatible(left.unit, DIMENSIONLESS)
+                ) or t.unit == DIMENSIONLESS:
                     tol = value * conversion(t.unit, DIMENSIONLESS)
                 else:
                     try:

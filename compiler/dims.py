@@ -1,8 +1,9 @@
 """Dimensions: one label set per name for the whole program.
 
-A dimension may be declared by several modules. The declaration nearest the root model wins,
-and every other declaration must contain all of its labels: a model may narrow a method's
-dimension (use 3 of the 30 fuels a default table knows), never widen it.
+A dimension may be declared by several modules. The declaration nearest the root model wins
+(among equally near ones, the narrowest), and every other declaration must contain all of its
+labels: a model may narrow a method's dimension (use 3 of the 30 fuels a default table knows),
+never widen it.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def resolve_dims(decls: dict[str, list[DimDecl]], diags: Diagnostics) -> dict[st
     """Choose each dimension's labels and check the other declarations agree."""
     out: dict[str, Dimension] = {}
     for name, ds in decls.items():
-        chosen = min(ds, key=lambda d: d.depth)
+        chosen = min(ds, key=lambda d: (d.depth, len(d.labels)))
         labels = set(chosen.labels)
         known: set[str] = set()
         for d in ds:

@@ -114,6 +114,46 @@ def _where(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     return ir.Where(lw.broadcast(c, a, b), a.unit, call.span, False, c, a, b)
 
 
+@builtin("stack", "stack(over=dim, label1=x1, label2=x2, …): one value per label of dim")
+def _stack(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    over = next((k for k in call.kwargs if k.name == "over"), None)
+    if call.args or over is None or not (isinstance(over.value, ast.Name) and len(over.value.parts) == 1):
+        lw.diags.error("E0304", "`stack` takes `over=dim` and one `label=value` per label", call.span,
+                       help="usage: stack(over=gas, CO2=a, CH4=b, N2O=c)")
+        return None
+    dim = over.value.parts[0]
+    labels = lw.c.dims.get(dim)
+    if labels is None:
+        lw.diags.error("E0305", f"unknown dimension `{dim}`", over.value.span)
+        return None
+    parts = {k.name: k for k in call.kwargs if k is not over}
+    for name, k in parts.items():
+        if name not in labels.index:
+            lw.diags.error("E0306", f"`{name}` is not a label of dimension `{dim}`", k.span,
+                           help=f"labels: {', '.join(labels.labels[:8])}")
+            return None
+    missing = [lab for lab in labels.labels if lab not in parts]
+    if missing:
+        lw.diags.error("E0306", f"`stack` over `{dim}` has no value for {', '.join(missing[:5])}", call.span,
+                       help="give one `label=value` for every label of the dimension")
+        return None
+    ops: list[ir.Op] = []
+    for lab in labels.labels:
+        op = lw.number(parts[lab].value)
+        if op is None:
+            return None
+        if dim in op.dims:
+            lw.diags.error("E0401", f"the value for `{lab}` already has dimension `{dim}`", parts[lab].value.span)
+            return None
+        if ops:
+            op = lw.same_unit(ops[0], op, parts[lab].value, f"`stack` over `{dim}`")
+            if op is None:
+                return None
+        ops.append(op)
+    dims = (*lw.broadcast(*ops), dim)
+    return ir.Stack(dims, ops[0].unit, call.span, False, dim, tuple(ops))
+
+
 @builtin("share", "share(x, over=dim): x divided by its sum over dim")
 def _share(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     if not _args(lw, call, 1, ("over",)):
@@ -175,6 +215,16 @@ builtin("abs", "abs(x)")(_unary("abs", False))
 builtin("sqrt", "sqrt(x)")(_unary("sqrt", False))
 builtin("exp", "exp(x), x dimensionless")(_unary("exp", True))
 builtin("log", "log(x), natural logarithm, x dimensionless")(_unary("log", True))
+
+
+@builtin("is_present", "is_present(x): true where x has a value (data read with `fill: .nan`)")
+def _is_present(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if not _args(lw, call, 1):
+        return None
+    x = lw.number(call.args[0])
+    if x is None:
+        return None
+    return ir.Apply(x.dims, DIMENSIONLESS, call.span, True, "isfinite", (x,))
 
 
 def signature_list() -> str:

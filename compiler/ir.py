@@ -132,6 +132,14 @@ class Apply(Op):
 
 
 @dataclass(frozen=True, slots=True)
+class Stack(Op):
+    """One operand per label of a new dim ``along`` (the last of ``dims``)."""
+
+    along: str
+    parts: tuple[Op, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Switch(Op):
     """``match``: the case for the choice's value in this run."""
 
@@ -151,6 +159,8 @@ def operands(op: Op) -> tuple[Op, ...]:
             return (c, a, b)
         case Apply(args=args):
             return args
+        case Stack(parts=parts):
+            return parts
         case Switch(cases=cases, default=default):
             return (*(c for _, c in cases), *((default,) if default is not None else ()))
     return ()
@@ -197,6 +207,8 @@ def describe(op: Op) -> str:
             return f"where({describe(c)}, {describe(a)}, {describe(b)})"
         case Apply(fn=fn, args=args):
             return f"{fn}({', '.join(describe(a) for a in args)})"
+        case Stack(along=along, parts=parts):
+            return f"stack(over={along}, {', '.join(describe(p) for p in parts)})"
         case Switch(choice=c, cases=cases):
             return f"match {c} {{{', '.join(f'{k} => {describe(v)}' for k, v in cases)}}}"
     return type(op).__name__

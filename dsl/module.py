@@ -204,7 +204,9 @@ def _walk_loc(
     for raw in loc:
         key = aliases.get(raw, raw) if isinstance(raw, str) else raw
         child = None
-        if (node.kind == "map" and isinstance(key, str) and key in node.value) or (node.kind == "seq" and isinstance(key, int) and 0 <= key < len(node.value)):
+        if (node.kind == "map" and isinstance(key, str) and key in node.value) or (
+            node.kind == "seq" and isinstance(key, int) and 0 <= key < len(node.value)
+        ):
             child = node.value[key]
         if child is None:
             if isinstance(key, str) and (

@@ -133,7 +133,15 @@ def _apply(ex: Executor, op: ir.Apply) -> LArray:
     return LArray(_full(v, op, ex), op.dims)
 
 
+def _stack(ex: Executor, op: ir.Stack) -> LArray:
+    inner = op.dims[:-1]
+    shape = tuple(len(ex.labels[d]) for d in inner)
+    parts = [np.broadcast_to(ex.eval(p).aligned(inner), shape) for p in op.parts]
+    return LArray(np.stack(parts, axis=-1), op.dims)
+
+
 _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
+    ir.Stack: _stack,
     ir.Const: lambda ex, op: LArray(np.asarray(op.value, dtype=float), ()),
     ir.Ref: lambda ex, op: ex.values[op.qname],
     ir.Load: lambda ex, op: ex.data[op.qname],

@@ -36,6 +36,7 @@ APPLY: dict[str, Elementwise] = {
     "log": np.log,
     "minimum": np.minimum,
     "maximum": np.maximum,
+    "isfinite": np.isfinite,
 }
 
 REDUCE: dict[str, Callable[..., np.ndarray]] = {
