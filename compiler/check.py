@@ -22,6 +22,7 @@ from .units import (
     UnitError,
     compatible,
     conversion,
+    describe_dimension,
     divide,
     fmt,
     multiply,
@@ -325,7 +326,12 @@ class Lowerer:
                     "E0402",
                     f"cannot reduce over `{dim}`: the value has dims {_dims(x.dims)}",
                     item.span,
-                    help=did_you_mean(dim, x.dims),
+                    help=did_you_mean(dim, x.dims)
+                    or (
+                        f"it can be reduced over {', '.join(x.dims)}"
+                        if x.dims
+                        else "it is already a scalar"
+                    ),
                 )
                 return None
             out.append(dim)
@@ -337,7 +343,7 @@ class Lowerer:
         """Check ``node`` and lower it to IR; None after reporting an error."""
         match node:
             case ast.Quantity(value=v, unit=u):
-                unit = self.c.unit(u, node.span)
+                unit = self.c.unit(u, node.span, self.scope)
                 return None if unit is None else ir.Const((), unit, node.span, False, v)
             case ast.Name():
                 d = self.c.resolver.names.get(id(node))
@@ -523,6 +529,14 @@ class Lowerer:
                 picks.append(ir.Pick(sel.dim, None, choice.qname))
             else:
                 if sel.label.text not in dim.index:
+                    if sel.label.text in self.scope.choices:
+                        self.diags.error(
+                            "E0306",
+                            f"`{sel.label.text}` is not a label of dimension `{sel.dim}`",
+                            sel.label.span,
+                            help=f"to select by the choice, write `choice.{sel.label.text}`",
+                        )
+                        return None
                     known = sel.label.text in dim.known
                     self.diags.error(
                         "E0306",
@@ -620,12 +634,12 @@ def _dims(dims: tuple[str, ...]) -> str:
 
 
 def _mismatch_help(a: object, b: object) -> str:
-    ta, tb = fmt(a), fmt(b)
-    try:
-        unit, _ = divide(b, a)
-        return f"convert one side, e.g. multiply the {ta} side by a factor in {fmt(unit)}"
-    except Exception:  # pragma: no cover - division of units never fails in practice
-        return f"the two sides must share a unit ({ta} vs {tb})"
+    """Why two units cannot meet, and the factor that would convert one into the other."""
+    unit, _ = divide(a, b)
+    return (
+        f"{fmt(a)} is {describe_dimension(a)} and {fmt(b)} is {describe_dimension(b)}; "
+        f"multiply the {fmt(b)} side by a factor in {fmt(unit)} to convert it"
+    )
 
 
 class Checker:
@@ -639,22 +653,20 @@ class Checker:
         self.ir: dict[str, ir.Op] = {}
         self.failed: set[str] = set()
 
-    def unit(self, text: str | None, span: Span) -> object | None:
+    def unit(self, text: str | None, span: Span, scope: Scope | None = None) -> object | None:
         """Parse a unit, reporting an error at ``span`` when it is not one."""
         try:
             return parse_unit(text)
         except UnitError as exc:
-            help_ = None
-            if (text and " " in text.strip()) or (text and "/" in text):
+            help_ = "units follow pint syntax, e.g. `t/TJ`, `kt CO2e`, `%`"
+            words = (text or "").replace("/", " ").split()
+            named = [w for w in words if scope is not None and w in scope.names]
+            if named:
                 help_ = (
-                    "if part of it is a name, put the quantity in parentheses, e.g. `(2 kg) / fuel`"
+                    f"`{named[0]}` is a name, not a unit: put the quantity in parentheses, "
+                    f"e.g. `(2 kg) / {named[0]}`"
                 )
-            self.diags.error(
-                "E0502",
-                str(exc),
-                span,
-                help=help_ or "units follow pint syntax, e.g. `t/TJ`, `kt CO2e`",
-            )
+            self.diags.error("E0502", str(exc), span, help=help_)
             return None
 
     def ref(self, d: Definition, span: Span) -> ir.Op | None:
@@ -730,7 +742,7 @@ class Checker:
             else:
                 cycle = [start, start]
             d = self.program.definitions[start]
-            shown = " -> ".join(cycle)
+            shown = " -> ".join(reversed(cycle))
             self.diags.error(
                 "E0601",
                 f"definitions depend on each other in a cycle: {shown}",
@@ -747,26 +759,24 @@ class Checker:
             self.ir[d.qname] = op
 
     def lower_definition(self, d: Definition) -> ir.Op | None:
-        if (
-            d.kind == "data"
-            or (d.kind == "input" and d.expr is None)
-            or (d.kind == "parameter" and d.expr is None)
-        ):
+        if d.expr is None:
+            loads = d.kind in ("data", "input") or (
+                d.kind == "parameter" and getattr(d.spec, "values", None) is not None
+            )
+            if not loads:
+                if d.kind == "parameter" and d.spec is not None:
+                    self.diags.error(
+                        "E0102",
+                        f"parameter `{d.name}` has no `value:` or `values:`",
+                        d.span,
+                        help="give `value: 0.5` (a number or formula) or `values:` by label",
+                    )
+                return None  # a formula that failed to parse was already reported
             dims = d.dims or ()
             unit = self.unit(d.unit, d.unit_span or d.span)
             if not self.check_dims(dims, d.dims_span) or unit is None:
                 return None
-            if (
-                d.kind == "parameter"
-                and d.spec is not None
-                and getattr(d.spec, "values", None) is None
-            ):
-                self.diags.error(
-                    "E0102", f"parameter `{d.name}` has no `value:` or `values:`", d.span
-                )
-                return None
             return ir.Load(dims, unit, d.span, False, d.qname)
-        assert d.expr is not None
         lw = Lowerer(self, d.scope, d)
         op = lw.lower(d.expr)
         if op is None:
@@ -799,9 +809,7 @@ class Checker:
             return None
         if target_dims is not None and not self.check_dims(target_dims, d.dims_span):
             return None
-        what = (
-            "its declared unit" if d.kind != "input" else f"the input contract of `{d.owner.label}`"
-        )
+        what = "as declared" if d.kind != "input" else f"the input contract of `{d.owner.label}`"
         return self.conform(d, op, unit, target_dims, what)
 
     def conform(

@@ -117,9 +117,17 @@ def _where(lw: Lowerer, call: ast.Call) -> ir.Op | None:
 @builtin("stack", "stack(over=dim, label1=x1, label2=x2, …): one value per label of dim")
 def _stack(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     over = next((k for k in call.kwargs if k.name == "over"), None)
-    if call.args or over is None or not (isinstance(over.value, ast.Name) and len(over.value.parts) == 1):
-        lw.diags.error("E0304", "`stack` takes `over=dim` and one `label=value` per label", call.span,
-                       help="usage: stack(over=gas, CO2=a, CH4=b, N2O=c)")
+    if (
+        call.args
+        or over is None
+        or not (isinstance(over.value, ast.Name) and len(over.value.parts) == 1)
+    ):
+        lw.diags.error(
+            "E0304",
+            "`stack` takes `over=dim` and one `label=value` per label",
+            call.span,
+            help="usage: stack(over=gas, CO2=a, CH4=b, N2O=c)",
+        )
         return None
     dim = over.value.parts[0]
     labels = lw.c.dims.get(dim)
@@ -129,13 +137,21 @@ def _stack(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     parts = {k.name: k for k in call.kwargs if k is not over}
     for name, k in parts.items():
         if name not in labels.index:
-            lw.diags.error("E0306", f"`{name}` is not a label of dimension `{dim}`", k.span,
-                           help=f"labels: {', '.join(labels.labels[:8])}")
+            lw.diags.error(
+                "E0306",
+                f"`{name}` is not a label of dimension `{dim}`",
+                k.span,
+                help=f"labels: {', '.join(labels.labels[:8])}",
+            )
             return None
     missing = [lab for lab in labels.labels if lab not in parts]
     if missing:
-        lw.diags.error("E0306", f"`stack` over `{dim}` has no value for {', '.join(missing[:5])}", call.span,
-                       help="give one `label=value` for every label of the dimension")
+        lw.diags.error(
+            "E0306",
+            f"`stack` over `{dim}` has no value for {', '.join(missing[:5])}",
+            call.span,
+            help="give one `label=value` for every label of the dimension",
+        )
         return None
     ops: list[ir.Op] = []
     for lab in labels.labels:
@@ -143,7 +159,11 @@ def _stack(lw: Lowerer, call: ast.Call) -> ir.Op | None:
         if op is None:
             return None
         if dim in op.dims:
-            lw.diags.error("E0401", f"the value for `{lab}` already has dimension `{dim}`", parts[lab].value.span)
+            lw.diags.error(
+                "E0401",
+                f"the value for `{lab}` already has dimension `{dim}`",
+                parts[lab].value.span,
+            )
             return None
         if ops:
             op = lw.same_unit(ops[0], op, parts[lab].value, f"`stack` over `{dim}`")

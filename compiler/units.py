@@ -132,6 +132,15 @@ def fmt(unit: Unit) -> str:
     """A short, readable symbol: ``t/TJ``, ``kt CO2e``, ``t CO2e/t``, ``1`` for dimensionless."""
     if unit == DIMENSIONLESS:
         return "1"
+    items = list(unit._units.items())
+    if (
+        len(items) == 1
+        and items[0][1] == 1
+        and ureg.Unit(items[0][0]).dimensionality.keys() - _PHYSICAL
+    ):
+        # `t CO2e/t` cancels to a bare species in pint; show the mass ratio it stands for.
+        sym = ureg.get_symbol(items[0][0])
+        return f"kg {sym}/kg"
     num: list[tuple[int, str]] = []
     den: list[tuple[int, str]] = []
     for name, p in unit._units.items():
@@ -162,6 +171,39 @@ _PHYSICAL = {
 
 def _exp(p: float) -> str:
     return str(int(p)) if float(p).is_integer() else f"{p:g}"
+
+
+_KINDS = (
+    ("kg", "a mass"),
+    ("J", "an energy"),
+    ("W", "a power"),
+    ("m^3", "a volume"),
+    ("m^2", "an area"),
+    ("m", "a length"),
+    ("s", "a time"),
+    ("t/TJ", "a mass per energy (an emission factor)"),
+)
+
+
+@lru_cache(maxsize=1024)
+def describe_dimension(unit: Unit) -> str:
+    """What ``unit`` measures, in words where common (``an energy``), else its pint dimensionality."""
+    dim = unit.dimensionality
+    if not dim:
+        return "a plain number"
+    for ref, words in _KINDS:
+        if ureg.Unit(ref).dimensionality == dim:
+            return words
+    extra = [k.strip("[]") for k in dim if k not in _PHYSICAL]
+    if (
+        len(extra) == 1
+        and dim[f"[{extra[0]}]"] == 1
+        and dict(dim) == {"[mass]": 1, f"[{extra[0]}]": 1}
+    ):
+        return f"a mass of {extra[0]}"
+    if len(extra) == 1 and extra[0].startswith("currency_"):
+        return f"an amount of {extra[0].removeprefix('currency_')}"
+    return f"`{dim}`"
 
 
 def is_finite_number(x: float) -> bool:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Literal
 
-from .span import Span, source_line
+from .span import Span, display_file, source_line
 
 Severity = Literal["error", "warning", "note"]
 

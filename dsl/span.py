@@ -27,10 +27,18 @@ class Span:
         return Span(self.file, self.line, self.col + offset, self.line, self.col + offset + width)
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        return f"{display_file(self.file)}:{self.line}:{self.col}"
 
 
 _SOURCES: dict[str, str] = {}
+
+
+def display_file(file: str) -> str:
+    """``file`` as users read it: relative to the working folder when below it."""
+    try:
+        return Path(file).relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return file
 
 
 def register_source(file: str, text: str) -> None:

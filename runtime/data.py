@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +53,8 @@ def load_all(
         try:
             arr, path = load_one(d, coords, overrides.get(q))
         except DataError as exc:
-            diags.extend(exc.diagnostics)
+            note = f"while reading `{d.qname}`, declared at {d.span}"
+            diags.extend(replace(x, notes=(*x.notes, note)) for x in exc.diagnostics)
             continue
         except PathError as exc:
             spec = d.spec
