@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+import carbonc
 from carbonc.dsl.diagnostics import (
     CarbonError,
     Diagnostic,
@@ -18,8 +20,6 @@ from carbonc.dsl.diagnostics import (
     did_you_mean,
     sorted_diagnostics,
 )
-
-import carbonc
 
 from . import ir
 from .check import Checked, CheckedAssert, Checker

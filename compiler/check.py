@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import networkx as nx
+
 from carbonc.dsl import ast
 from carbonc.dsl.diagnostics import Diagnostics, did_you_mean
 from carbonc.dsl.span import Span
@@ -815,12 +816,16 @@ class Checker:
     def conform(
         self, d: Definition, op: ir.Op, unit: object, dims: tuple[str, ...] | None, what: str
     ) -> ir.Op | None:
-        """Convert ``op`` to ``unit`` and check its dims equal ``dims`` (as a set), reordering them."""
+        """Convert ``op`` to ``unit`` and give it exactly ``dims``.
+
+        Dims the formula lacks are broadcast (a scalar override of a per-fuel factor applies to
+        every fuel); dims it has beyond ``dims`` are an error, as is a different unit.
+        """
         span = d.expr.span if d.expr is not None else d.span
         if op.boolean:
             self.diags.error("E0409", f"`{d.name}` must be a number, found a condition", span)
             return None
-        if dims is not None and set(dims) != set(op.dims):
+        if dims is not None and not set(op.dims) <= set(dims):
             self.diags.error(
                 "E0406",
                 f"`{d.qname}` must have dims {_dims(dims)} ({what}), but its formula has "
@@ -843,7 +848,7 @@ class Checker:
                 return None
             op = ir.Scale(op.dims, unit, op.span, False, op, factor)
         if dims is not None and tuple(dims) != op.dims:
-            op = ir.Scale(tuple(dims), op.unit, op.span, False, op, 1.0)
+            op = ir.Expand(tuple(dims), op.unit, op.span, False, op)
         return op
 
     def check_assert(self, a: AssertDef) -> CheckedAssert | None:

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+import carbonc
 from carbonc.dsl.diagnostics import (
     CarbonError,
     Diagnostic,
@@ -28,8 +29,6 @@ from carbonc.dsl.diagnostics import (
     render_json,
     sorted_diagnostics,
 )
-
-import carbonc
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_ASSERT, EXIT_WRITE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 

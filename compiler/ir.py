@@ -54,6 +54,13 @@ class Scale(Op):
 
 
 @dataclass(frozen=True, slots=True)
+class Expand(Op):
+    """Reorder ``x``'s axes to ``dims`` and broadcast it along the dims it lacks."""
+
+    x: Op
+
+
+@dataclass(frozen=True, slots=True)
 class Unary(Op):
     """``neg`` or ``not``."""
 
@@ -151,7 +158,7 @@ class Switch(Op):
 def operands(op: Op) -> tuple[Op, ...]:
     """The direct inputs of ``op``."""
     match op:
-        case Scale(x=x) | Unary(x=x) | Reduce(x=x) | Scan(x=x) | Select(x=x):
+        case Scale(x=x) | Expand(x=x) | Unary(x=x) | Reduce(x=x) | Scan(x=x) | Select(x=x):
             return (x,)
         case Binary(a=a, b=b) | Contract(a=a, b=b):
             return (a, b)
@@ -187,6 +194,8 @@ def describe(op: Op) -> str:
             return q
         case Scale(x=x, factor=f):
             return f"({describe(x)} * {f:g})"
+        case Expand(x=x, dims=dims):
+            return f"expand({describe(x)}, [{','.join(dims)}])"
         case Unary(op=o, x=x):
             return f"{'-' if o == 'neg' else 'not '}{describe(x)}"
         case Binary(op=o, a=a, b=b):

@@ -34,7 +34,11 @@ class Diagnostic:
         if self.span is not None:
             s = self.span
             out.update(
-                file=s.file, line=s.line, column=s.col, end_line=s.end_line, end_column=s.end_col
+                file=display_file(s.file),
+                line=s.line,
+                column=s.col,
+                end_line=s.end_line,
+                end_column=s.end_col,
             )
         if self.help:
             out["help"] = self.help

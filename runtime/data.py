@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+
 from carbonc.compiler.dims import Dimension
 from carbonc.compiler.paths import PathError, safe_path
 from carbonc.compiler.program import Definition

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
+
 from carbonc.compiler import ir
 
 from .kernels import APPLY, BINARY, REDUCE, SCAN, UNARY
@@ -140,7 +141,13 @@ def _stack(ex: Executor, op: ir.Stack) -> LArray:
     return LArray(np.stack(parts, axis=-1), op.dims)
 
 
+def _expand(ex: Executor, op: ir.Expand) -> LArray:
+    x = ex.eval(op.x)
+    return LArray(_full(x.aligned(op.dims), op, ex), op.dims)
+
+
 _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
+    ir.Expand: _expand,
     ir.Stack: _stack,
     ir.Const: lambda ex, op: LArray(np.asarray(op.value, dtype=float), ()),
     ir.Ref: lambda ex, op: ex.values[op.qname],

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from carbonc.dsl.diagnostics import Diagnostic, Diagnostics, did_you_mean
 from carbonc.dsl.span import Span, register_source
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import math
 import re
 import signal
 import tempfile
@@ -20,16 +19,16 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+import carbonc
 from carbonc.compiler import load
 from carbonc.compiler.cli import main
 from carbonc.dsl import ast
 from carbonc.dsl.diagnostics import CarbonError, Diagnostics
 from carbonc.dsl.parser import parse_formula
 from carbonc.dsl.span import Span
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-
-import carbonc
 
 FAST = settings(
     max_examples=60,
@@ -153,7 +152,32 @@ FORMULA_TOKENS = [
     *NAMES,
     *NUMBERS,
     *UNITS,
-    *"+ - * / @ ^ ** == != <= >= < > = => , . _ ( ) [ ] { }".split(),
+    *[
+        "+",
+        "-",
+        "*",
+        "/",
+        "@",
+        "^",
+        "**",
+        "==",
+        "!=",
+        "<=",
+        ">=",
+        "<",
+        ">",
+        "=",
+        "=>",
+        ",",
+        ".",
+        "_",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+    ],
     "and",
     "or",
     "not",
@@ -345,7 +369,7 @@ def mutated_models(draw: st.DrawFn) -> str:
         elif kind == "replace":
             text = (
                 text[:i]
-                + draw(st.sampled_from(FORMULA_TOKENS + ["-", ":", "[", "]"]))
+                + draw(st.sampled_from([*FORMULA_TOKENS, "-", ":", "[", "]"]))
                 + text[i + 1 :]
             )
         elif kind == "token":
@@ -699,11 +723,8 @@ def test_generated_model_cli_options(text: str, value: str, entry: str) -> None:
         assert code in (0, 1, 3, 4), (code, err)
 
 
-def test_generated_value_is_finite_or_diagnosed() -> None:
-    """Sanity check of the helpers themselves: a crash inside main() is reported, not hidden."""
-    assert math.isfinite(1.0)
-    with model_file(VALID_MODEL) as path:
-        run_api(path)
+def test_helpers_report_hangs() -> None:
+    """The hang guard itself works, so a hanging example fails instead of blocking the suite."""
     assert carbonc.CarbonError is CarbonError
     with pytest.raises(AssertionError, match="hang"), time_limit(1, "sleep"):
         signal.pause()

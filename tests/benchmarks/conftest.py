@@ -18,7 +18,7 @@ import pytest
 # `gen` sits next to this file; tests/ is not a package, so make it importable by name.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import gen  # noqa: E402
+import gen
 
 
 @pytest.fixture(scope="session")

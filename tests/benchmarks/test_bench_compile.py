@@ -12,9 +12,10 @@ from pathlib import Path
 
 import gen
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
 from carbonc.compiler import load
 from carbonc.compiler.api import Model
-from pytest_benchmark.fixture import BenchmarkFixture
 
 
 def check_compiled(model: Model, n_rules: int) -> None:

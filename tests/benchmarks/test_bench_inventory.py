@@ -13,10 +13,11 @@ from pathlib import Path
 import gen
 import numpy as np
 import pytest
+from pytest_benchmark.fixture import BenchmarkFixture
+
 from carbonc.compiler import load
 from carbonc.compiler.api import Model
 from carbonc.runtime.results import Results
-from pytest_benchmark.fixture import BenchmarkFixture
 
 # AR5 GWP100, stdlib:gwp's default metric.
 AR5 = {"CO2": 1.0, "CH4": 28.0, "N2O": 265.0}
