@@ -70,8 +70,9 @@ class Resolver:
         self.program = program
         self.dims = dims
         self.diags = diags
-        self.names: dict[int, Definition] = {}
-        self.choices: dict[int, ChoiceDef] = {}
+        # Keyed by (scope, node): a method imported twice shares its AST but not its bindings.
+        self.names: dict[tuple[int, int], Definition] = {}
+        self.choices: dict[tuple[int, int], ChoiceDef] = {}
 
     def scope_of(
         self, scope: Scope, parts: tuple[str, ...], span: Span, whole: str
@@ -104,7 +105,7 @@ class Resolver:
         name = node.parts[-1]
         d = target.names.get(name)
         if d is not None:
-            self.names[id(node)] = d
+            self.names[id(scope), id(node)] = d
             return d
         qual = f"`{node.dotted}`"
         if len(node.parts) == 1 and name in target.imports:
@@ -167,7 +168,7 @@ class Resolver:
                 ),
             )
             return None
-        self.choices[id(node)] = c
+        self.choices[id(scope), id(node)] = c
         return c
 
     def collect(self, scope: Scope, tree: ast.Node, current: Definition | None) -> set[str]:
@@ -347,7 +348,7 @@ class Lowerer:
                 unit = self.c.unit(u, node.span, self.scope)
                 return None if unit is None else ir.Const((), unit, node.span, False, v)
             case ast.Name():
-                d = self.c.resolver.names.get(id(node))
+                d = self.c.resolver.names.get((id(self.scope), id(node)))
                 return self.c.ref(d, node.span) if d is not None else None
             case ast.Super():
                 if self.current is None or self.current.super_def is None:
@@ -513,7 +514,7 @@ class Lowerer:
                 self.diags.error("E0403", f"`{sel.dim}` is selected twice", sel.span)
                 return None
             if isinstance(sel.label, ast.ChoiceRef):
-                choice = self.c.resolver.choices.get(id(sel.label))
+                choice = self.c.resolver.choices.get((id(self.scope), id(sel.label)))
                 if choice is None:
                     return None
                 bad = [v for v in choice.values if v not in dim.index]
@@ -557,7 +558,7 @@ class Lowerer:
         return ir.Select(dims, x.unit, node.span, x.boolean, x, tuple(picks))
 
     def match(self, node: ast.Match) -> ir.Op | None:
-        choice = self.c.resolver.choices.get(id(node.choice))
+        choice = self.c.resolver.choices.get((id(self.scope), id(node.choice)))
         if choice is None:
             return None
         cases: list[tuple[str, ir.Op]] = []
@@ -671,8 +672,10 @@ class Checker:
             return None
 
     def ref(self, d: Definition, span: Span) -> ir.Op | None:
-        if d.qname in self.failed or d.qname not in self.ir:
+        if d.qname in self.failed:
             return None
+        if d.qname not in self.ir:  # pragma: no cover - the topological order guarantees this
+            raise RuntimeError(f"internal: `{d.qname}` used before it was checked")
         t = self.ir[d.qname]
         return ir.Ref(t.dims, t.unit, span, t.boolean, d.qname)
 

@@ -53,8 +53,13 @@ def parse_unit(text: str | None) -> Unit:
     text = str(text).strip()
     if not _UNIT_TEXT.match(text):
         raise UnitError(f"`{text}` is not a unit")
+    if "/" in text and "(" not in text:
+        # `t CO2e/t CH4` means (t CO2e)/(t CH4), as written on emission-factor tables.
+        text_for_pint = "/".join(f"({part.strip()})" for part in text.split("/"))
+    else:
+        text_for_pint = text
     try:
-        parsed = ureg.parse_units(text.replace("%", " percent "))
+        parsed = ureg.parse_units(text_for_pint.replace("%", " percent "))
     except pint.errors.UndefinedUnitError as exc:
         raise UnitError(
             f"unknown unit `{exc.unit_names if isinstance(exc.unit_names, str) else exc.unit_names[0]}` in `{text}`"

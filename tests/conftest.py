@@ -14,11 +14,11 @@ SHARED = REPO.parent / "shared" / "data"
 
 @pytest.fixture
 def write_model(tmp_path: Path) -> Callable[..., Path]:
-    """Write a model (and optional side files) into tmp_path; returns the model's path."""
+    """Write a model (and optional side files, by name) into tmp_path; returns the model's path."""
 
     def write(text: str, name: str = "m.carbon", **files: str) -> Path:
         for rel, content in files.items():
-            p = tmp_path / rel.replace("__", "/")
+            p = tmp_path / rel
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
         path = tmp_path / name
