@@ -217,7 +217,7 @@ class Model:
             data_files={display_path(p, base): h for p, h in loaded.files.items()},
             choices=choices,
             overrides=[
-                {"target": q, "because": d.because or "", "at": str(d.span)}
+                {"target": q, "because": d.because or "", "at": self._where(d.span)}
                 for q, d in sorted(self.program.definitions.items())
                 if d.is_override
             ],
@@ -227,6 +227,12 @@ class Model:
         if failures and check_asserts:
             raise AssertionFailed(failures, results)
         return results
+
+    def _where(self, span: Any) -> str:
+        """A span as ``file:line:col`` relative to the model's folder, so provenance is portable."""
+        from carbonc.runtime.provenance import display_path
+
+        return f"{display_path(span.file, self.path.parent)}:{span.line}:{span.col}"
 
     def _output_names(self, outputs: Iterable[str] | None) -> list[str]:
         if outputs is None:
@@ -258,7 +264,7 @@ class Model:
             outcomes.append(
                 {
                     "assert": a.text,
-                    "at": str(a.span),
+                    "at": self._where(a.span),
                     "passed": ok,
                     **({"detail": detail} if detail else {}),
                 }

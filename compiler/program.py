@@ -477,7 +477,7 @@ class _Builder:
                     formula.tree,
                     within,
                     a.message if isinstance(a, AssertSpec) else None,
-                    formula.span,
+                    formula.tree.span,
                     m,
                 )
             )
