@@ -47,5 +47,5 @@ def test_bench_compile(
     benchmark.extra_info["rules"] = n_rules
     # The warm-up round pays the once-per-process costs (grammar construction, unit registry),
     # so the timed rounds measure the compile itself.
-    model = benchmark.pedantic(load, args=(path,), rounds=3, iterations=1, warmup_rounds=1)
+    model = benchmark.pedantic(load, args=(path,), rounds=5, iterations=1, warmup_rounds=1)
     check_compiled(model, n_rules)

@@ -58,7 +58,7 @@ def test_generated_inventory_runs(tmp_path: Path) -> None:
 def test_bench_inventory_load(benchmark: BenchmarkFixture, inventory_path: Path) -> None:
     benchmark.group = "inventory"
     model = benchmark.pedantic(
-        load, args=(inventory_path,), rounds=5, iterations=1, warmup_rounds=1
+        load, args=(inventory_path,), rounds=10, iterations=1, warmup_rounds=1
     )
     assert len(model.dims["source"].labels) == gen.INVENTORY_SOURCES
 
@@ -67,6 +67,6 @@ def test_bench_inventory_run(benchmark: BenchmarkFixture, inventory_path: Path) 
     benchmark.group = "inventory"
     model = load(inventory_path)
     benchmark.extra_info["cells"] = gen.INVENTORY_SOURCES * 3 * gen.INVENTORY_YEARS
-    results = benchmark.pedantic(model.run, rounds=5, iterations=1, warmup_rounds=1)
+    results = benchmark.pedantic(model.run, rounds=10, iterations=1, warmup_rounds=1)
     check_results(model, results, gen.INVENTORY_SOURCES, gen.INVENTORY_YEARS)
     assert np.isfinite(results["emissions"].values).all()
