@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 try:
     __version__ = version("carbonc")
@@ -11,11 +14,14 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 
 from carbonc.dsl.diagnostics import CarbonError, Diagnostic
 
+if TYPE_CHECKING:
+    from carbonc.compiler.api import Model
+
 __all__ = ["CarbonError", "Diagnostic", "__version__", "load"]
 
 
-def load(path: str, **kwargs: object) -> object:
+def load(path: str | Path, allow: Iterable[str | Path] = ()) -> Model:
     """Load and compile a model file; see :func:`carbonc.compiler.load`."""
     from carbonc.compiler import load as _load
 
-    return _load(path, **kwargs)  # type: ignore[arg-type]
+    return _load(path, allow)

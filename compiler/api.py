@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,11 +27,16 @@ from .dims import Dimension, resolve_dims
 from .program import ChoiceDef, Program, assemble
 from .units import fmt
 
+if TYPE_CHECKING:
+    from carbonc.runtime.data import Loaded
+    from carbonc.runtime.executor import Executor
+    from carbonc.runtime.results import Results
+
 
 class AssertionFailed(CarbonError):
     """A run whose assertions did not all hold; ``results`` holds what was computed."""
 
-    def __init__(self, diagnostics: Iterable[Diagnostic], results: Any):
+    def __init__(self, diagnostics: Iterable[Diagnostic], results: Results):
         super().__init__(diagnostics)
         self.results = results
 
@@ -135,7 +140,7 @@ class Model:
         diags.raise_if_errors()
         return out
 
-    def load_data(self, data: Mapping[str, str | Path] | None = None) -> Any:
+    def load_data(self, data: Mapping[str, str | Path] | None = None) -> Loaded:
         """Read every data file the model declares (or ``data`` replaces).
 
         Raises:
@@ -168,7 +173,7 @@ class Model:
         data: Mapping[str, str | Path] | None = None,
         outputs: Iterable[str] | None = None,
         check_asserts: bool = True,
-    ) -> Any:
+    ) -> Results:
         """Run the model.
 
         Args:
@@ -255,7 +260,7 @@ class Model:
         return names
 
     def _asserts(
-        self, ex: Any, coords: Mapping[str, tuple[str, ...]]
+        self, ex: Executor, coords: Mapping[str, tuple[str, ...]]
     ) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
         outcomes: list[dict[str, Any]] = []
         failures: list[Diagnostic] = []
@@ -280,7 +285,7 @@ class Model:
 
 
 def _evaluate_assert(
-    ex: Any, a: CheckedAssert, coords: Mapping[str, tuple[str, ...]]
+    ex: Executor, a: CheckedAssert, coords: Mapping[str, tuple[str, ...]]
 ) -> tuple[bool, str]:
     if a.cond is not None:
         c = ex.eval(a.cond)
