@@ -5,6 +5,7 @@ The CLI is a thin layer over this module.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -354,6 +355,18 @@ def load(path: str | Path, allow: Iterable[str | Path] = ()) -> Model:
 
 def compile_model(path: Path, diags: Diagnostics, allow: list[Path] | None = None) -> Model | None:
     """The compiler pipeline: assemble, resolve dims, check and lower. Problems go to ``diags``."""
+    # The compiler allocates many small acyclic objects; the cyclic GC would walk the whole
+    # heap (pint's registry included) again and again for nothing. Pause it while compiling.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _compile(path, diags, allow)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _compile(path: Path, diags: Diagnostics, allow: list[Path] | None) -> Model | None:
     if not path.is_file():
         hint = None
         if path.parent.is_dir():

@@ -163,7 +163,7 @@ def _parse_formulas(module: Module | None, root: YNode, diags: Diagnostics) -> N
     for key, node in _formula_nodes(root):
         if key[0] == "parameters" and _is_plain_number(node.value):
             continue
-        tree = parse_formula(node.value, node.offset_span, diags)
+        tree = parse_formula(node.value, node.span_map(), diags)
         if tree is not None and module is not None:
             module.formulas[key] = Formula(node.value, tree, node.span)
 

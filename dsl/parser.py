@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
 from . import ast
@@ -35,97 +37,126 @@ _TOKEN_NAMES = {
     "RBRACE": "`}`",
     "COMMA": "`,`",
     "EQUAL": "`=`",
-    "COMP_OP": "a comparison",
-    "ADD_OP": "`+` or `-`",
-    "MUL_OP": "`*`, `/` or `@`",
-    "POW_OP": "`^`",
-    "MINUS": "`-`",
-    "PLUS": "`+`",
+    "OP": "an operator",
+    "PREFIX": "`-` or `not`",
+    "SUPER": "`super`",
+    "MATCH": "`match`",
+    "RBRACE": "`}`",
+    "WILDCARD": "`_`",
     "DOT": "`.`",
     "$END": "the end of the formula",
 }
 
 
-@lru_cache(maxsize=1)
-def _parser() -> Lark:
-    grammar = resources.files("carbonc.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
-    return Lark(
-        grammar,
-        parser="lalr",
-        lexer="contextual",
-        propagate_positions=True,
-        maybe_placeholders=False,
-    )
+# Binding power of binary operators (higher binds tighter) and of prefix operators, which take
+# as their operand everything that binds at least as tightly as they do.
+_BINARY = {
+    "or": 1, "and": 2,
+    "==": 4, "!=": 4, "<": 4, "<=": 4, ">": 4, ">=": 4,
+    "+": 5, "-": 5,
+    "*": 6, "/": 6, "@": 6,
+    "^": 8, "**": 8,
+}  # fmt: skip
+_RIGHT = {"^", "**"}
+_PREFIX = {"not": 3, "-": 7, "+": 7}
 
 
-class _Build(Transformer[Token, ast.Node]):
-    """Lark tree -> AST, mapping string offsets to file spans."""
+def _join(a: Span, b: Span) -> Span:
+    return Span(a.file, a.line, a.col, b.end_line, b.end_col)
 
-    def __init__(self, span_of: SpanMap):
+
+@dataclass(frozen=True, slots=True)
+class _Prefixed:
+    """An operand with prefix operators, resolved when its chain is built."""
+
+    ops: tuple[Token, ...]
+    node: ast.Node
+
+
+class _Build(Transformer[Token, Any]):
+    """Builds the AST while LALR parses (an inline transformer: no parse tree is made)."""
+
+    def __init__(self) -> None:
         super().__init__()
-        self.span_of = span_of
-
-    def _sp(self, meta: Any) -> Span:
-        return self.span_of(meta.start_pos, meta.end_pos)
+        self.span_of: SpanMap = lambda a, b: Span.point("<formula>", 1, a + 1, max(b - a, 1))
 
     def _tok(self, tok: Token) -> Span:
         start = tok.start_pos or 0
         return self.span_of(start, start + len(tok))
 
-    @v_args(meta=True)
-    def quantity(self, meta: Any, items: list[Token]) -> ast.Node:
-        unit = str(items[1]).strip() if len(items) > 1 else None
-        return ast.Quantity(self._sp(meta), float(items[0]), unit)
+    def quantity(self, items: list[Token]) -> ast.Node:
+        span = self._tok(items[0])
+        if len(items) > 1:
+            return ast.Quantity(_join(span, self._tok(items[1])), float(items[0]), str(items[1]).strip())
+        return ast.Quantity(span, float(items[0]), None)
 
-    @v_args(meta=True)
-    def dotted(self, meta: Any, items: list[Token]) -> ast.Node:
+    def dotted(self, items: list[Token]) -> ast.Node:
         parts = tuple(str(t) for t in items)
+        last = items[-1]
+        span = self.span_of(items[0].start_pos or 0, (last.start_pos or 0) + len(last))
         if "choice" in parts[:-1]:
             i = parts.index("choice")
             if i == len(parts) - 2:
-                return ast.ChoiceRef(self._sp(meta), parts[:i], parts[-1])
-        return ast.Name(self._sp(meta), parts)
+                return ast.ChoiceRef(span, parts[:i], parts[-1])
+        return ast.Name(span, parts)
 
-    @v_args(meta=True)
-    def super_(self, meta: Any, items: list[Any]) -> ast.Node:
-        return ast.Super(self._sp(meta))
+    def super_(self, items: list[Token]) -> ast.Node:
+        return ast.Super(self._tok(items[0]))
 
-    @v_args(meta=True)
-    def neg(self, meta: Any, items: list[ast.Node]) -> ast.Node:
-        return ast.Unary(self._sp(meta), "-", items[0])
+    def prefixed(self, items: list[Any]) -> _Prefixed:
+        return _Prefixed(tuple(items[:-1]), items[-1])
 
-    @v_args(meta=True)
-    def not_(self, meta: Any, items: list[ast.Node]) -> ast.Node:
-        return ast.Unary(self._sp(meta), "not", items[0])
+    def chain(self, items: list[Any]) -> ast.Node:
+        # `items` alternate operand, operator, operand …; precedence climbing builds the tree.
+        if len(items) == 1 and not isinstance(items[0], _Prefixed):
+            only: ast.Node = items[0]
+            return only
+        pos = 1  # index of the next pending operator
 
-    @v_args(meta=True)
-    def binop(self, meta: Any, items: list[Any]) -> ast.Node:
-        left, op, right = items
-        op = "^" if str(op) == "**" else str(op)
-        return ast.Binary(self._sp(meta), op, left, right)
+        def finish(item: Any) -> ast.Node:
+            if isinstance(item, _Prefixed):
+                return prefix(list(item.ops), item.node)
+            node: ast.Node = item
+            return node
 
-    @v_args(meta=True)
-    def and_(self, meta: Any, items: list[ast.Node]) -> ast.Node:
-        return ast.Binary(self._sp(meta), "and", items[0], items[1])
+        def prefix(ops: list[Token], node: ast.Node) -> ast.Node:
+            # `-x^2` is -(x^2) and `not a == b` is not (a == b): a prefix operator takes the
+            # operators that bind at least as tightly as itself.
+            inner = prefix(ops[1:], node) if len(ops) > 1 else node
+            op = str(ops[0])
+            operand = climb(_PREFIX[op], inner)
+            if op == "+":
+                return operand
+            return ast.Unary(_join(self._tok(ops[0]), operand.span), op, operand)
 
-    @v_args(meta=True)
-    def or_(self, meta: Any, items: list[ast.Node]) -> ast.Node:
-        return ast.Binary(self._sp(meta), "or", items[0], items[1])
+        def climb(min_prec: int, lhs: ast.Node) -> ast.Node:
+            nonlocal pos
+            while pos < len(items):
+                tok = str(items[pos])
+                prec = _BINARY[tok]
+                if prec < min_prec:
+                    break
+                rhs = finish(items[pos + 1])
+                pos += 2
+                rhs = climb(prec if tok in _RIGHT else prec + 1, rhs)
+                lhs = ast.Binary(_join(lhs.span, rhs.span), "^" if tok == "**" else tok, lhs, rhs)
+            return lhs
 
-    @v_args(meta=True)
-    def call(self, meta: Any, items: list[Any]) -> ast.Node:
+        return climb(0, finish(items[0]))
+
+    def call(self, items: list[Any]) -> ast.Node:
         name: Token = items[0]
-        args = tuple(a for a in items[1:] if not isinstance(a, ast.Keyword))
-        kwargs = tuple(a for a in items[1:] if isinstance(a, ast.Keyword))
-        return ast.Call(self._sp(meta), str(name), self._tok(name), args, kwargs)
+        rest = [a for a in items[1:-1] if a is not None]
+        args = tuple(a for a in rest if not isinstance(a, ast.Keyword))
+        kwargs = tuple(a for a in rest if isinstance(a, ast.Keyword))
+        span = _join(self._tok(name), self._tok(items[-1]))
+        return ast.Call(span, str(name), self._tok(name), args, kwargs)
 
-    @v_args(meta=True)
-    def kwarg(self, meta: Any, items: list[Any]) -> ast.Node:
-        return ast.Keyword(self._sp(meta), str(items[0]), items[1])
+    def kwarg(self, items: list[Any]) -> ast.Node:
+        return ast.Keyword(_join(self._tok(items[0]), items[1].span), str(items[0]), items[1])
 
-    @v_args(meta=True)
-    def tuple(self, meta: Any, items: list[ast.Node]) -> ast.Node:
-        return ast.Tuple(self._sp(meta), tuple(items))
+    def tuple(self, items: list[ast.Node]) -> ast.Node:
+        return ast.Tuple(_join(items[0].span, items[-1].span), tuple(items))
 
     def label(self, items: list[Token]) -> ast.Node:
         tok = items[0]
@@ -136,48 +167,53 @@ class _Build(Transformer[Token, ast.Node]):
 
     def label_ref(self, items: list[Token]) -> ast.Node:
         parts = tuple(str(t) for t in items)
-        first, last = items[0], items[-1]
-        start = first.start_pos or 0
-        span = self.span_of(start, (last.start_pos or 0) + len(last))
+        span = _join(self._tok(items[0]), self._tok(items[-1]))
         if len(parts) >= 2 and parts[-2] == "choice":
             return ast.ChoiceRef(span, parts[:-2], parts[-1])
         return ast.Label(span, ".".join(parts))
 
-    @v_args(meta=True)
-    def selector(self, meta: Any, items: list[Any]) -> ast.Node:
-        return ast.Selector(self._sp(meta), str(items[0]), items[1])
+    def selector(self, items: list[Any]) -> ast.Node:
+        return ast.Selector(_join(self._tok(items[0]), items[1].span), str(items[0]), items[1])
 
-    @v_args(meta=True)
-    def select(self, meta: Any, items: list[Any]) -> ast.Node:
-        return ast.Select(self._sp(meta), items[0], tuple(items[1:]))
+    def select(self, items: list[Any]) -> ast.Node:
+        return ast.Select(_join(items[0].span, items[-1].span), items[0], tuple(items[1:]))
 
-    @v_args(meta=True)
-    def arm(self, meta: Any, items: list[Any]) -> ast.Node:
+    def arm(self, items: list[Any]) -> ast.Node:
         tok: Token = items[0]
         value: str | None = str(tok)
         if tok.type == "WILDCARD":
             value = None
         elif tok.type == "STRING":
             value = str(tok)[1:-1]
-        return ast.Arm(self._sp(meta), value, items[1])
+        return ast.Arm(_join(self._tok(tok), items[1].span), value, items[1])
 
-    @v_args(meta=True)
-    def match(self, meta: Any, items: list[Any]) -> ast.Node:
+    def match(self, items: list[Any]) -> ast.Node:
+        keyword, close = items[0], items[-1]
+        items = items[1:-1]
         target: ast.Node = items[0]
         if isinstance(target, ast.Name):
             # `match perspective {…}` reads as `match choice.perspective {…}`.
             target = ast.ChoiceRef(target.span, target.parts[:-1], target.parts[-1])
         assert isinstance(target, ast.ChoiceRef)
-        return ast.Match(self._sp(meta), target, tuple(items[1:]))
+        return ast.Match(_join(self._tok(keyword), self._tok(close)), target, tuple(items[1:]))
 
-    @v_args(meta=True)
-    def convert(self, meta: Any, items: list[Any]) -> ast.Node:
+    def convert(self, items: list[Any]) -> ast.Node:
         unit_tok: Token = items[1]
-        return ast.Convert(self._sp(meta), items[0], str(unit_tok).strip(), self._tok(unit_tok))
+        unit_span = self._tok(unit_tok)
+        return ast.Convert(_join(items[0].span, unit_span), items[0], str(unit_tok).strip(), unit_span)
 
-    @v_args(meta=True)
-    def within(self, meta: Any, items: list[ast.Node]) -> ast.Node:
-        return ast.Within(self._sp(meta), items[0], items[1])
+    def within(self, items: list[ast.Node]) -> ast.Node:
+        return ast.Within(_join(items[0].span, items[1].span), items[0], items[1])
+
+
+@lru_cache(maxsize=1)
+def _parser() -> tuple[Lark, _Build]:
+    grammar = resources.files("carbonc.dsl").joinpath("grammar.lark").read_text(encoding="utf-8")
+    build = _Build()
+    return Lark(grammar, parser="lalr", lexer="contextual", transformer=build), build
+
+
+_LOCK = threading.Lock()
 
 
 def parse_formula(text: str, span_of: SpanMap, diags: Diagnostics) -> ast.Node | None:
@@ -202,12 +238,14 @@ def parse_formula(text: str, span_of: SpanMap, diags: Diagnostics) -> ast.Node |
             "E0201", "empty formula", span_of(0, 1), help="write an expression, e.g. `a * b`"
         )
         return None
-    try:
-        tree = _parser().parse(text)
-    except UnexpectedInput as exc:
-        _syntax_error(text, exc, span_of, diags)
-        return None
-    node: ast.Node = _Build(span_of).transform(tree)
+    parser, build = _parser()
+    with _LOCK:  # the transformer holds this formula's span map while it parses
+        build.span_of = span_of
+        try:
+            node: ast.Node = parser.parse(text)
+        except UnexpectedInput as exc:
+            _syntax_error(text, exc, span_of, diags)
+            return None
     return node
 
 

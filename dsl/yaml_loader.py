@@ -8,6 +8,7 @@ the YAML 1.2 core schema so that ``NO`` (Norway) or ``on`` stay strings.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -58,6 +59,25 @@ class YNode:
         if self.kind != "scalar":
             return ""
         return self.raw if self.raw is not None else str(self.value)
+
+    def span_map(self) -> Callable[[int, int], Span]:
+        """A function mapping character ranges of this scalar's value to file spans.
+
+        Single-line scalars (the common case) get a closure with the arithmetic precomputed,
+        because the parser calls it for every token.
+        """
+        s = self.span
+        if (
+            self.kind == "scalar"
+            and isinstance(self.value, str)
+            and self.style not in ("|", ">")
+            and "\n" not in self.value
+            and s.line == s.end_line
+        ):
+            file, line = s.file, s.line
+            col = s.col + (1 if self.style in ("'", '"') else 0)
+            return lambda a, b: Span(file, line, col + a, line, col + (b if b > a else a + 1))
+        return self.offset_span
 
     def offset_span(self, start: int, end: int) -> Span:
         """The span of characters ``start:end`` of a string scalar's value, mapped into the file."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import re
 import signal
 import tempfile
@@ -19,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 import carbonc
@@ -30,12 +31,21 @@ from carbonc.dsl.diagnostics import CarbonError, Diagnostics
 from carbonc.dsl.parser import parse_formula
 from carbonc.dsl.span import Span
 
+#: Multiply every example budget, e.g. ``CARBONC_FUZZ_SCALE=20`` for a long bug hunt.
+SCALE = max(1, int(os.environ.get("CARBONC_FUZZ_SCALE", "1")))
+
+
+def budget(n: int) -> int:
+    """The number of examples for a test: ``n`` by default, scaled by CARBONC_FUZZ_SCALE."""
+    return n * SCALE
+
+
 FAST = settings(
-    max_examples=60,
+    max_examples=budget(60),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-MEDIUM = settings(FAST, max_examples=40)
+MEDIUM = settings(FAST, max_examples=budget(40))
 
 #: Wall-clock limit for one parse, check or run; longer counts as a hang.
 HANG_SECONDS = 20
@@ -83,6 +93,7 @@ def run_cli(*args: str) -> tuple[int, str]:
             contextlib.redirect_stderr(err),
         ):
             code = main(list(args))
+        event(f"carbonc {args[0]} exit {code}")
     except Exception as exc:  # main() must never raise; report it the same way
         raise AssertionError(
             f"carbonc {' '.join(args)} raised {type(exc).__name__}:\n{traceback.format_exc()}"
@@ -268,7 +279,7 @@ def test_parse_formula_arbitrary_text_never_raises(text: str) -> None:
     check_parse(text)
 
 
-@settings(FAST, max_examples=150)
+@settings(FAST, max_examples=budget(150))
 @given(token_formulas)
 @example("+".join(["1"] * 3000))
 @example("-" * 3000 + "1")
@@ -349,7 +360,7 @@ def test_arbitrary_text_document(text: str) -> None:
     check_document(text)
 
 
-@settings(FAST, max_examples=15)
+@settings(FAST, max_examples=budget(15))
 @given(st.binary(max_size=200))
 def test_arbitrary_bytes_document(data: bytes) -> None:
     check_document(data)
@@ -387,7 +398,7 @@ def mutated_models(draw: st.DrawFn) -> str:
     return text
 
 
-@settings(FAST, max_examples=120)
+@settings(FAST, max_examples=budget(120))
 @given(mutated_models())
 def test_mutated_model_document(text: str) -> None:
     check_document(text)
@@ -454,7 +465,7 @@ def schema_soup(draw: st.DrawFn) -> str:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
 
 
-@settings(FAST, max_examples=100)
+@settings(FAST, max_examples=budget(100))
 @given(schema_soup())
 def test_schema_soup_document(text: str) -> None:
     check_document(text)
@@ -685,7 +696,7 @@ def models(draw: st.DrawFn) -> str:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10_000)
 
 
-@settings(FAST, max_examples=150)
+@settings(FAST, max_examples=budget(150))
 @given(models())
 def test_generated_model_cli(text: str) -> None:
     with model_file(text) as path:
@@ -701,14 +712,14 @@ def test_generated_model_cli(text: str) -> None:
         assert code in (0, 1), (code, err)
 
 
-@settings(FAST, max_examples=100)
+@settings(FAST, max_examples=budget(100))
 @given(models())
 def test_generated_model_api(text: str) -> None:
     with model_file(text) as path:
         run_api(path)
 
 
-@settings(FAST, max_examples=25)
+@settings(FAST, max_examples=budget(25))
 @given(models(), st.sampled_from(["AR4", "AR5", "AR6", "nope", ""]), st.sampled_from(["d0", "x"]))
 def test_generated_model_cli_options(text: str, value: str, entry: str) -> None:
     """`--choose` and `--data` with good and bad values are diagnosed, never crash."""
