@@ -41,7 +41,6 @@ _TOKEN_NAMES = {
     "PREFIX": "`-` or `not`",
     "SUPER": "`super`",
     "MATCH": "`match`",
-    "RBRACE": "`}`",
     "WILDCARD": "`_`",
     "DOT": "`.`",
     "$END": "the end of the formula",
