@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
@@ -241,7 +241,8 @@ def parse_formula(text: str, span_of: SpanMap, diags: Diagnostics) -> ast.Node |
     with _LOCK:  # the transformer holds this formula's span map while it parses
         build.span_of = span_of
         try:
-            node: ast.Node = parser.parse(text)
+            # With an inline transformer, LALR returns what the transformer built: an AST node.
+            node = cast(ast.Node, parser.parse(text))
         except UnexpectedInput as exc:
             _syntax_error(text, exc, span_of, diags)
             return None
