@@ -186,7 +186,7 @@ class Model:
         Returns:
             :class:`carbonc.runtime.results.Results`.
         """
-        from carbonc.runtime.executor import Executor
+        from carbonc.runtime.executor import Executor, SolveError
         from carbonc.runtime.provenance import display_path, provenance, sha256_text
         from carbonc.runtime.results import Result, Results
 
@@ -200,7 +200,22 @@ class Model:
             for op in (a.cond, a.left, a.right):
                 if op is not None:
                     roots |= ir.references(op)
-        values = ex.run(roots)
+        try:
+            values = ex.run(roots)
+        except SolveError as exc:
+            cols = "; ".join(exc.columns)
+            raise CarbonError(
+                [
+                    Diagnostic(
+                        "E1101",
+                        f"{exc}: cannot solve the Leontief system",
+                        exc.span,
+                        help="check the columns named below: a sector whose inputs exceed its output, or "
+                        "a zero-output sector with inputs, makes I - A singular",
+                        notes=(f"offending columns: {cols}",) if cols else (),
+                    )
+                ]
+            ) from None
         coords = {d: dim.labels for d, dim in self.dims.items()}
         base = self.path.parent
         out = {}

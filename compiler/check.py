@@ -177,7 +177,12 @@ class Resolver:
         stack = [tree]
         while stack:
             node = stack.pop()
-            if not (isinstance(node, ast.Keyword) and node.name == "over"):  # `over=` names a dim
+            if isinstance(node, ast.Call) and node.func in REGISTRY:
+                # Arguments that name dimensions (`over=gas`, `eye(region)`) are not values.
+                b = REGISTRY[node.func]
+                stack.extend(a for a in node.args if not b.dim_positional)
+                stack.extend(k.value for k in node.kwargs if k.name not in b.dim_args)
+            else:
                 stack.extend(ast.children(node))
             if isinstance(node, ast.Name):
                 d = self.definition(scope, node)
@@ -419,6 +424,8 @@ class Lowerer:
 
     def binary(self, node: ast.Binary) -> ir.Op | None:
         op = node.op
+        if op == "@":
+            return self.matmul(node)
         if op in ("and", "or"):
             a, b = self.condition(node.left), self.condition(node.right)
             if a is None or b is None:
@@ -450,25 +457,115 @@ class Lowerer:
             return out if factor == 1.0 else ir.Scale(out.dims, unit, node.span, False, out, factor)
         if op == "^":
             return self.power(node, a, b)
-        if op == "@":
-            shared = tuple(d for d in a.dims if d in b.dims)
-            if not shared:
-                self.diags.error(
-                    "E0401",
-                    f"`@` needs a shared dimension; left has {_dims(a.dims)}, right has "
-                    f"{_dims(b.dims)}",
-                    node.span,
-                    help="use `*` for an element-wise product",
-                )
-                return None
-            unit, factor = multiply(a.unit, b.unit)
-            dims = tuple(d for d in self.broadcast(a, b) if d not in shared)
-            out = ir.Contract(dims, unit, node.span, False, a, b, shared)
-            return out if factor == 1.0 else ir.Scale(dims, unit, node.span, False, out, factor)
         self.diags.error(
             "E0201", f"unknown operator `{op}`", node.span
         )  # pragma: no cover - grammar prevents it
         return None
+
+    def dual(self, dim: str) -> str | None:
+        """The dual of ``dim`` (``region`` <-> ``region_to``), if it has one."""
+        d = self.c.dims.get(dim)
+        return d.dual if d is not None else None
+
+    def matrix(
+        self, node: ast.Node, what: str
+    ) -> tuple[ir.Op, tuple[str, ...], tuple[str, ...]] | None:
+        """Lower a square matrix: dims in (base, dual) pairs, dimensionless. Returns (op, rows, cols)."""
+        a = self.number(node)
+        if a is None:
+            return None
+        rows = tuple(
+            d for d in a.dims if self.dual(d) in a.dims and self.c.dims[d].decl.like is None
+        )
+        cols = tuple(self.dual(d) or d for d in rows)
+        if not rows or set(a.dims) != set(rows) | set(cols):
+            self.diags.error(
+                "E0411",
+                f"{what} needs a square matrix whose dims come in pairs like (region, region_to); "
+                f"this one has dims {_dims(a.dims)}",
+                node.span,
+                help="declare the column dims with `like:`, e.g. `region_to: {like: region}`",
+            )
+            return None
+        a = self.dimensionless(a, node, what)
+        if a is None:
+            return None
+        return a, rows, cols
+
+    def matmul(self, node: ast.Binary) -> ir.Op | None:
+        """``a @ b``; products with ``leontief(A)`` become linear solves, never an inverse."""
+        for side, transposed in ((node.left, False), (node.right, True)):
+            if isinstance(side, ast.Call) and side.func == "leontief" and len(side.args) == 1:
+                mat = self.matrix(side.args[0], "`leontief`")
+                other = self.number(node.left if transposed else node.right)
+                if mat is None or other is None:
+                    return None
+                a, rows, cols = mat
+                missing = [d for d in rows if d not in other.dims]
+                if missing:
+                    where = "left" if transposed else "right"
+                    self.diags.error(
+                        "E0401",
+                        f"the {where} side of this product with `leontief` lacks dims {_dims(tuple(missing))}",
+                        (node.left if transposed else node.right).span,
+                        help=f"it must be indexed by the matrix's rows {_dims(rows)}",
+                    )
+                    return None
+                dims = (
+                    (*rows, *(d for d in other.dims if d not in rows))
+                    if not transposed
+                    else (
+                        *(d for d in other.dims if d not in rows),
+                        *rows,
+                    )
+                )
+                return ir.LeontiefSolve(
+                    dims, other.unit, node.span, False, a, other, rows, cols, transposed
+                )
+        left, right = self.number(node.left), self.number(node.right)
+        if left is None or right is None:
+            return None
+        a, b = left, right
+        # A matrix's column (dual) dims meet a vector's base dims; otherwise shared dims meet.
+        pairs = [
+            (dual, d)
+            for d in b.dims
+            if self.c.dims[d].decl.like is None
+            and (dual := self.dual(d)) is not None
+            and dual in a.dims
+        ]
+        if not pairs:
+            pairs = [(d, d) for d in a.dims if d in b.dims]
+        if not pairs:
+            self.diags.error(
+                "E0401",
+                f"`@` needs a shared dimension; left has {_dims(a.dims)}, right has {_dims(b.dims)}",
+                node.span,
+                help="use `*` for an element-wise product",
+            )
+            return None
+        used_a = {x for x, _ in pairs}
+        used_b = {y for _, y in pairs}
+        raw = [*(d for d in a.dims if d not in used_a), *(d for d in b.dims if d not in used_b)]
+        renames = tuple(
+            (d, base)
+            for d in raw
+            if (base := self.dual(d)) is not None
+            and self.c.dims[d].decl.like is not None
+            and base not in raw
+        )
+        final = [dict(renames).get(d, d) for d in raw]
+        if len(set(final)) != len(final):
+            self.diags.error(
+                "E0401",
+                f"`@` would give a result with a repeated dimension: {_dims(tuple(final))}",
+                node.span,
+                help="use `transpose(x)` to turn one operand's dims into their duals first",
+            )
+            return None
+        unit, factor = multiply(a.unit, b.unit)
+        out: ir.Op = ir.Contract(tuple(final), unit, node.span, False, a, b, tuple(pairs), renames)
+        return out if factor == 1.0 else ir.Scale(out.dims, unit, node.span, False, out, factor)
 
     def power(self, node: ast.Binary, a: ir.Op, exponent: ir.Op) -> ir.Op | None:
         b = self.dimensionless(exponent, node.right, "an exponent")

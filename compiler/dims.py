@@ -4,13 +4,16 @@ A dimension may be declared by several modules. The declaration nearest the root
 (among equally near ones, the narrowest), and every other declaration must contain all of its
 labels: a model may narrow a method's dimension (use 3 of the 30 fuels a default table knows),
 never widen it.
+
+A dimension declared ``like:`` another is its *dual*: the same labels, a different role (the
+columns of a matrix whose rows are the base dimension).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from carbonc.dsl.diagnostics import Diagnostics
+from carbonc.dsl.diagnostics import Diagnostics, did_you_mean
 
 from .program import DimDecl
 
@@ -24,42 +27,74 @@ class Dimension:
     index: dict[str, int]
     known: frozenset[str]
     decl: DimDecl
+    dual: str | None = None  # the paired dimension (base <-> like), if any
 
 
 def resolve_dims(decls: dict[str, list[DimDecl]], diags: Diagnostics) -> dict[str, Dimension]:
-    """Choose each dimension's labels and check the other declarations agree."""
+    """Choose each dimension's labels, check the other declarations agree, and pair duals."""
     out: dict[str, Dimension] = {}
+    likes: dict[str, DimDecl] = {}
     for name, ds in decls.items():
-        chosen = min(ds, key=lambda d: (d.depth, len(d.labels)))
-        labels = set(chosen.labels)
-        known: set[str] = set()
-        for d in ds:
-            known.update(d.labels)
-            if d is chosen or (d.depth == chosen.depth and d.module is chosen.module):
-                continue
-            missing = [lab for lab in chosen.labels if lab not in d.labels]
-            if missing and d.depth == chosen.depth:
-                diags.error(
-                    "E0404",
-                    f"dimension `{name}` is declared twice with different labels",
-                    d.span,
-                    notes=(f"also declared at {chosen.span}",),
-                    help="declare it once, or give both declarations the same labels",
-                )
-            elif missing:
-                shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
-                diags.error(
-                    "E0404",
-                    f"dimension `{name}` here lacks labels the model uses: {shown}",
-                    d.span,
-                    notes=(f"the model declares `{name}` at {chosen.span}",),
-                    help=f"a model may only narrow an imported method's `{name}`, using labels it knows",
-                )
-        out[name] = Dimension(
-            name,
-            chosen.labels,
-            {lab: i for i, lab in enumerate(chosen.labels)},
-            frozenset(known | labels),
-            chosen,
-        )
+        labelled = [d for d in ds if d.like is None]
+        if not labelled:
+            likes[name] = min(ds, key=lambda d: d.depth)
+            continue
+        out[name] = _choose(name, labelled, diags)
+    for name, decl in likes.items():
+        base = out.get(decl.like or "")
+        if base is None:
+            why = (
+                f"`{decl.like}` is itself declared `like:`"
+                if decl.like in likes
+                else "it is not declared"
+            )
+            diags.error(
+                "E0305",
+                f"dimension `{name}` is `like: {decl.like}`, but {why}",
+                decl.span,
+                help=did_you_mean(decl.like or "", list(out))
+                or "declare the base dimension's labels",
+            )
+            continue
+        if base.dual is not None and base.dual != name:
+            diags.error(
+                "E0404",
+                f"dimension `{base.name}` already has a dual, `{base.dual}`",
+                decl.span,
+                help=f"use `{base.dual}` instead of declaring `{name}`",
+            )
+            continue
+        out[base.name] = Dimension(base.name, base.labels, base.index, base.known, base.decl, name)
+        out[name] = Dimension(name, base.labels, base.index, base.known, decl, base.name)
     return out
+
+
+def _choose(name: str, ds: list[DimDecl], diags: Diagnostics) -> Dimension:
+    chosen = min(ds, key=lambda d: (d.depth, len(d.labels)))
+    known: set[str] = set(chosen.labels)
+    for d in ds:
+        known.update(d.labels)
+        if d is chosen:
+            continue
+        missing = [lab for lab in chosen.labels if lab not in d.labels]
+        if not missing:
+            continue
+        if d.depth == chosen.depth and len(d.labels) == len(chosen.labels):
+            diags.error(
+                "E0404",
+                f"dimension `{name}` is declared twice with different labels",
+                d.span,
+                notes=(f"also declared at {chosen.span}",),
+                help="declare it once, or give both declarations the same labels",
+            )
+        else:
+            shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
+            diags.error(
+                "E0404",
+                f"dimension `{name}` here lacks labels the model uses: {shown}",
+                d.span,
+                notes=(f"the model declares `{name}` at {chosen.span}",),
+                help=f"a model may only narrow an imported method's `{name}`, using labels it knows",
+            )
+    index = {lab: i for i, lab in enumerate(chosen.labels)}
+    return Dimension(name, chosen.labels, index, frozenset(known), chosen)

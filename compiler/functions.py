@@ -21,18 +21,23 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Builtin:
-    """A built-in: how to check and lower a call, and a one-line signature for help texts."""
+    """A built-in: how to check and lower a call, and a one-line signature for help texts.
+
+    ``dim_args`` names the arguments that are dimension names, not values (e.g. ``over``).
+    """
 
     name: str
     signature: str
     lower: Callable[[Lowerer, ast.Call], ir.Op | None]
+    dim_args: frozenset[str] = frozenset({"over"})
+    dim_positional: bool = False
 
 
 REGISTRY: dict[str, Builtin] = {}
 
 
 def builtin(
-    name: str, signature: str
+    name: str, signature: str, dim_positional: bool = False
 ) -> Callable[
     [Callable[[Lowerer, ast.Call], ir.Op | None]], Callable[[Lowerer, ast.Call], ir.Op | None]
 ]:
@@ -41,7 +46,7 @@ def builtin(
     def deco(
         fn: Callable[[Lowerer, ast.Call], ir.Op | None],
     ) -> Callable[[Lowerer, ast.Call], ir.Op | None]:
-        REGISTRY[name] = Builtin(name, signature, fn)
+        REGISTRY[name] = Builtin(name, signature, fn, dim_positional=dim_positional)
         return fn
 
     return deco
@@ -245,6 +250,63 @@ def _is_present(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     if x is None:
         return None
     return ir.Apply(x.dims, DIMENSIONLESS, call.span, True, "isfinite", (x,))
+
+
+@builtin("transpose", "transpose(x): swap each dim with its dual (region <-> region_to)")
+def _transpose(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if not _args(lw, call, 1):
+        return None
+    x = lw.number(call.args[0])
+    if x is None:
+        return None
+    mapping = tuple((d, dual) for d in x.dims if (dual := lw.dual(d)) is not None)
+    if not mapping:
+        lw.diags.error(
+            "E0411",
+            f"`transpose` needs a dim with a dual; the value has dims {list(x.dims)}",
+            call.span,
+            help="declare a dual with `like:`, e.g. `region_to: {like: region}`",
+        )
+        return None
+    names = dict(mapping)
+    return ir.Rename(
+        tuple(names.get(d, d) for d in x.dims), x.unit, call.span, x.boolean, x, mapping
+    )
+
+
+@builtin("eye", "eye(dim): the identity over (dim, its dual)", dim_positional=True)
+def _eye(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if not _args(lw, call, 1):
+        return None
+    arg = call.args[0]
+    if not (isinstance(arg, ast.Name) and len(arg.parts) == 1 and arg.parts[0] in lw.c.dims):
+        lw.diags.error("E0304", "`eye` takes a dimension name", arg.span, help="usage: eye(region)")
+        return None
+    dim = arg.parts[0]
+    dual = lw.dual(dim)
+    if dual is None:
+        lw.diags.error(
+            "E0411",
+            f"dimension `{dim}` has no dual",
+            arg.span,
+            help=f"declare one with `like:`, e.g. `{dim}_to: {{like: {dim}}}`",
+        )
+        return None
+    return ir.Identity((dim, dual), DIMENSIONLESS, call.span, False)
+
+
+@builtin(
+    "leontief",
+    "leontief(A): (I - A)^-1; write `leontief(A) @ y` or `s @ leontief(A)` to solve instead",
+)
+def _leontief(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if not _args(lw, call, 1):
+        return None
+    mat = lw.matrix(call.args[0], "`leontief`")
+    if mat is None:
+        return None
+    a, rows, cols = mat
+    return ir.LeontiefInverse(a.dims, DIMENSIONLESS, call.span, False, a, rows, cols)
 
 
 def signature_list() -> str:

@@ -61,6 +61,43 @@ class Expand(Op):
 
 
 @dataclass(frozen=True, slots=True)
+class Rename(Op):
+    """The same values under other dim names (``transpose`` swaps base and dual dims)."""
+
+    x: Op
+    mapping: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Identity(Op):
+    """The identity matrix over ``dims`` = (a dimension, its dual)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeontiefSolve(Op):
+    """``leontief(a) @ rhs`` (solve (I - a) x = rhs) or, transposed, ``rhs @ leontief(a)``.
+
+    ``rows`` are the matrix's base dims and ``cols`` their duals. The inverse is never formed:
+    the runtime factorises I - a once and reuses the factors for every right-hand side.
+    """
+
+    a: Op
+    rhs: Op
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    transposed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LeontiefInverse(Op):
+    """(I - a)^-1 itself, only when a model asks for it by name."""
+
+    a: Op
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Unary(Op):
     """``neg`` or ``not``."""
 
@@ -79,11 +116,16 @@ class Binary(Op):
 
 @dataclass(frozen=True, slots=True)
 class Contract(Op):
-    """``a @ b``: multiply and sum over the dims both operands share."""
+    """``a @ b``: multiply and sum over pairs of dims (a's dim, b's dim), then rename.
+
+    ``renames`` maps result dims to their final names (a dual left without its base becomes
+    the base: a row vector times a matrix is again a row vector over the same index).
+    """
 
     a: Op
     b: Op
-    over: tuple[str, ...]
+    pairs: tuple[tuple[str, str], ...]
+    renames: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +200,20 @@ class Switch(Op):
 def operands(op: Op) -> tuple[Op, ...]:
     """The direct inputs of ``op``."""
     match op:
-        case Scale(x=x) | Expand(x=x) | Unary(x=x) | Reduce(x=x) | Scan(x=x) | Select(x=x):
+        case (
+            Scale(x=x)
+            | Expand(x=x)
+            | Unary(x=x)
+            | Reduce(x=x)
+            | Scan(x=x)
+            | Select(x=x)
+            | Rename(x=x)
+        ):
             return (x,)
+        case LeontiefSolve(a=a, rhs=rhs):
+            return (a, rhs)
+        case LeontiefInverse(a=a):
+            return (a,)
         case Binary(a=a, b=b) | Contract(a=a, b=b):
             return (a, b)
         case Where(cond=c, a=a, b=b):
@@ -194,14 +248,22 @@ def describe(op: Op) -> str:
             return q
         case Scale(x=x, factor=f):
             return f"({describe(x)} * {f:g})"
+        case Rename(x=x, mapping=mapping):
+            return f"rename({describe(x)}, {', '.join(f'{a}->{b}' for a, b in mapping)})"
+        case Identity(dims=dims):
+            return f"eye({dims[0]})"
+        case LeontiefSolve(a=a, rhs=rhs, transposed=t):
+            return f"solve(I - {describe(a)}, {describe(rhs)}{', transposed' if t else ''})"
+        case LeontiefInverse(a=a):
+            return f"inverse(I - {describe(a)})"
         case Expand(x=x, dims=dims):
             return f"expand({describe(x)}, [{','.join(dims)}])"
         case Unary(op=o, x=x):
             return f"{'-' if o == 'neg' else 'not '}{describe(x)}"
         case Binary(op=o, a=a, b=b):
             return f"({describe(a)} {o} {describe(b)})"
-        case Contract(a=a, b=b, over=over):
-            return f"({describe(a)} @[{','.join(over)}] {describe(b)})"
+        case Contract(a=a, b=b, pairs=pairs):
+            return f"({describe(a)} @[{','.join(f'{x}~{y}' for x, y in pairs)}] {describe(b)})"
         case Reduce(fn=fn, x=x, over=over):
             return f"{fn}({describe(x)}, over=({','.join(over)}))"
         case Scan(fn=fn, x=x, along=along):

@@ -18,6 +18,7 @@ from carbonc.dsl.schema import (
     AssertSpec,
     DataSpec,
     DimensionFromCsv,
+    DimensionLike,
     ImportSpec,
     InputSpec,
     ParameterSpec,
@@ -93,6 +94,7 @@ class DimDecl:
     span: Span
     module: Module
     depth: int
+    like: str | None = None  # a dual: labels come from this dimension
 
 
 @dataclass(eq=False)
@@ -485,9 +487,16 @@ class _Builder:
             self.overrides.append((scope, m, ""))
 
     def dimension(
-        self, scope: Scope, m: Module, name: str, dim: list[str | int | float] | DimensionFromCsv
+        self,
+        scope: Scope,
+        m: Module,
+        name: str,
+        dim: list[str | int | float] | DimensionFromCsv | DimensionLike,
     ) -> None:
         span = m.key_span("dimensions", name)
+        if isinstance(dim, DimensionLike):
+            self.dims.setdefault(name, []).append(DimDecl(name, (), span, m, scope.depth, dim.like))
+            return
         if isinstance(dim, DimensionFromCsv):
             from carbonc.runtime.readers import DataError, read_labels
 

@@ -138,11 +138,7 @@ def fmt(unit: Unit) -> str:
     if unit == DIMENSIONLESS:
         return "1"
     items = list(unit._units.items())
-    if (
-        len(items) == 1
-        and items[0][1] == 1
-        and ureg.Unit(items[0][0]).dimensionality.keys() - _PHYSICAL
-    ):
+    if len(items) == 1 and items[0][1] == 1 and _is_species(items[0][0]):
         # `t CO2e/t` cancels to a bare species in pint; show the mass ratio it stands for.
         sym = ureg.get_symbol(items[0][0])
         return f"kg {sym}/kg"
@@ -161,6 +157,12 @@ def fmt(unit: Unit) -> str:
         return top
     bottom = " ".join(s for _, s in sorted(den, key=lambda t: t[0]))
     return f"{top}/{bottom}" if len(den) == 1 else f"{top}/({bottom})"
+
+
+def _is_species(name: str) -> bool:
+    """Whether a unit is a greenhouse-gas species of openscm-units (not a currency or people)."""
+    extra = ureg.Unit(name).dimensionality.keys() - _PHYSICAL
+    return bool(extra) and not any(k.startswith(("[currency", "[population")) for k in extra)
 
 
 _PHYSICAL = {

@@ -86,7 +86,9 @@ class _Build(Transformer[Token, Any]):
     def quantity(self, items: list[Token]) -> ast.Node:
         span = self._tok(items[0])
         if len(items) > 1:
-            return ast.Quantity(_join(span, self._tok(items[1])), float(items[0]), str(items[1]).strip())
+            return ast.Quantity(
+                _join(span, self._tok(items[1])), float(items[0]), str(items[1]).strip()
+            )
         return ast.Quantity(span, float(items[0]), None)
 
     def dotted(self, items: list[Token]) -> ast.Node:
@@ -199,7 +201,9 @@ class _Build(Transformer[Token, Any]):
     def convert(self, items: list[Any]) -> ast.Node:
         unit_tok: Token = items[1]
         unit_span = self._tok(unit_tok)
-        return ast.Convert(_join(items[0].span, unit_span), items[0], str(unit_tok).strip(), unit_span)
+        return ast.Convert(
+            _join(items[0].span, unit_span), items[0], str(unit_tok).strip(), unit_span
+        )
 
     def within(self, items: list[ast.Node]) -> ast.Node:
         return ast.Within(_join(items[0].span, items[1].span), items[0], items[1])

@@ -44,6 +44,17 @@ class DimensionFromCsv(Strict):
     description: str | None = None
 
 
+class DimensionLike(Strict):
+    """A dimension with another's labels, paired with it as its dual (rows and columns).
+
+    ``region_to: {like: region}`` lets a matrix have dims ``[region, region_to]``; `@` contracts
+    a matrix's dual dims with a vector's base dims, and ``transpose`` swaps the two.
+    """
+
+    like: str
+    description: str | None = None
+
+
 class InputSpec(Strict):
     """An entry of a method's contract: what an importer must bind."""
 
@@ -133,7 +144,9 @@ class ModelFile(Strict):
     extends: str | None = None
     import_: dict[str, str | ImportSpec] = Field(default_factory=dict, alias="import")
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
-    dimensions: dict[str, list[Label] | DimensionFromCsv] = Field(default_factory=dict)
+    dimensions: dict[str, list[Label] | DimensionFromCsv | DimensionLike] = Field(
+        default_factory=dict
+    )
     data: dict[str, DataSpec] = Field(default_factory=dict)
     parameters: dict[str, Formula | Number | ParameterSpec] = Field(default_factory=dict)
     choices: dict[str, ChoiceSpec] = Field(default_factory=dict)

@@ -8,9 +8,20 @@ from typing import Any
 import numpy as np
 
 from carbonc.compiler import ir
+from carbonc.dsl.span import Span
 
+from . import linalg
 from .kernels import APPLY, BINARY, REDUCE, SCAN, UNARY
 from .larray import LArray
+
+
+class SolveError(ArithmeticError):
+    """A linear system the model builds cannot be solved; names the offending columns."""
+
+    def __init__(self, message: str, span: Span, columns: list[str]):
+        super().__init__(message)
+        self.span = span
+        self.columns = columns
 
 
 class Executor:
@@ -30,6 +41,29 @@ class Executor:
         self.data = data
         self.choices = choices
         self.values: dict[str, LArray] = {}
+        self.factors: dict[object, linalg.Factors] = {}
+
+    def factors_for(self, a: ir.Op, rows: tuple[str, ...], cols: tuple[str, ...]) -> linalg.Factors:
+        """The LU factors of I - a, computed once per matrix and reused by every solve."""
+        key: object = a.qname if isinstance(a, ir.Ref) else id(a)
+        if key not in self.factors:
+            arr = self.eval(a)
+            n = _flat(self, rows)
+            mat = np.ascontiguousarray(arr.aligned((*rows, *cols)), dtype=float).reshape(n, n)
+            try:
+                self.factors[key] = linalg.factorize(mat)
+            except linalg.SingularSystem as exc:
+                raise SolveError(str(exc), a.span, self._column_labels(rows, exc.columns)) from None
+        return self.factors[key]
+
+    def _column_labels(self, rows: tuple[str, ...], cols: list[int]) -> list[str]:
+        shape = tuple(len(self.labels[d]) for d in rows)
+        names = {d: list(self.labels[d]) for d in rows}
+        out = []
+        for c in cols[:5]:
+            idx = np.unravel_index(c, shape)
+            out.append(", ".join(f"{d}={names[d][int(i)]}" for d, i in zip(rows, idx, strict=True)))
+        return out
 
     def needed(self, roots: Iterable[str]) -> set[str]:
         """The definitions ``roots`` read, following only the ``match`` arms this run takes."""
@@ -91,12 +125,51 @@ def _full(v: Any, op: ir.Op, ex: Executor) -> np.ndarray:
 
 def _contract(ex: Executor, op: ir.Contract) -> LArray:
     a, b = ex.eval(op.a), ex.eval(op.b)
-    letters = {d: chr(ord("a") + i) for i, d in enumerate(dict.fromkeys((*a.dims, *b.dims)))}
-    spec = (
-        f"{''.join(letters[d] for d in a.dims)},{''.join(letters[d] for d in b.dims)}->"
-        f"{''.join(letters[d] for d in op.dims)}"
-    )
-    return LArray(np.einsum(spec, a.values, b.values, optimize=True), op.dims)
+    letters: dict[tuple[str, str], str] = {}
+
+    def letter(side: str, d: str) -> str:
+        return letters.setdefault((side, d), chr(ord("a") + len(letters)))
+
+    for da, db in op.pairs:  # each contracted pair shares one letter
+        letters[("b", db)] = letter("a", da)
+    sa = "".join(letter("a", d) for d in a.dims)
+    sb = "".join(letter("b", d) for d in b.dims)
+    kept = [("a", d) for d in a.dims if all(d != x for x, _ in op.pairs)]
+    kept += [("b", d) for d in b.dims if all(d != y for _, y in op.pairs)]
+    renames = dict(op.renames)
+    dims = tuple(renames.get(d, d) for _, d in kept)
+    out = "".join(letters[k] for k in kept)
+    return LArray(np.einsum(f"{sa},{sb}->{out}", a.values, b.values, optimize=True), dims)
+
+
+def _flat(ex: Executor, dims: tuple[str, ...]) -> int:
+    return int(np.prod([len(ex.labels[d]) for d in dims], dtype=np.int64)) if dims else 1
+
+
+def _leontief_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
+    f = ex.factors_for(op.a, op.rows, op.cols)
+    rhs = ex.eval(op.rhs)
+    others = tuple(d for d in rhs.dims if d not in op.rows)
+    if op.transposed:
+        # Row vectors s over (…, rows): solve (I - A)^T m = s, one column per row vector.
+        order = (*others, *op.rows)
+        s = np.ascontiguousarray(rhs.aligned(order))
+        m = linalg.solve(f, s.reshape(-1, f.n).T.copy(), transposed=True).T
+        return LArray(m.reshape(s.shape), order)
+    order = (*op.rows, *others)
+    y = np.ascontiguousarray(rhs.aligned(order))
+    x = linalg.solve(f, y.reshape(f.n, -1), transposed=False)
+    return LArray(x.reshape(y.shape), order)
+
+
+def _leontief_inverse(ex: Executor, op: ir.LeontiefInverse) -> LArray:
+    f = ex.factors_for(op.a, op.rows, op.cols)
+    shape = tuple(len(ex.labels[d]) for d in (*op.rows, *op.cols))
+    return LArray(linalg.inverse(f).reshape(shape), (*op.rows, *op.cols))
+
+
+def _identity(ex: Executor, op: ir.Identity) -> LArray:
+    return LArray(np.eye(len(ex.labels[op.dims[0]])), op.dims)
 
 
 def _reduce(ex: Executor, op: ir.Reduce) -> LArray:
@@ -147,6 +220,12 @@ def _expand(ex: Executor, op: ir.Expand) -> LArray:
 
 
 _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
+    ir.Rename: lambda ex, op: (
+        lambda x: LArray(x.values, tuple(dict(op.mapping).get(d, d) for d in x.dims))
+    )(ex.eval(op.x)),
+    ir.Identity: _identity,
+    ir.LeontiefSolve: _leontief_solve,
+    ir.LeontiefInverse: _leontief_inverse,
     ir.Expand: _expand,
     ir.Stack: _stack,
     ir.Const: lambda ex, op: LArray(np.asarray(op.value, dtype=float), ()),

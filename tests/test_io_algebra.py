@@ -1,0 +1,145 @@
+"""Input-output algebra in the language: dual dims, `@`, `transpose`, `eye`, `leontief` solves."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from carbonc import CarbonError
+from carbonc.compiler import load
+from carbonc.compiler.graph import graph_json
+from tests.conftest import SHARED
+
+MILLER_BLAIR = """
+carbon: 1
+model: miller-blair
+dimensions:
+  sector: [agriculture, manufacturing]
+  sector_to: {like: sector}
+data:
+  Z: {dims: [sector, sector_to], unit: USD, values: {agriculture: {agriculture: 150, manufacturing: 500}, manufacturing: {agriculture: 200, manufacturing: 100}}}
+  f: {dims: [sector], unit: USD, values: {agriculture: 350, manufacturing: 1700}}
+  f_new: {dims: [sector], unit: USD, values: [600, 1500]}
+  labour: {dims: [sector], unit: 1/USD, values: [0.3, 0.25]}
+rules:
+  x: "sum(Z, over=sector_to) + f"
+  A: "Z / transpose(x)"
+  L: "leontief(A)"
+  x_solved: "leontief(A) @ f"
+  x_new: "leontief(A) @ f_new"
+  multipliers: "labour @ leontief(A)"
+  jobs: "labour * x_new"
+  via_inverse: "L @ f"
+assert:
+  - "x_solved == x within 1e-12"
+  - "via_inverse == x within 1e-12"
+"""
+
+
+def test_miller_blair_two_sector(write_model: Callable[..., Path]) -> None:
+    """Miller & Blair (2009) ch. 2: A, L and the new-demand example, by solving, not inverting."""
+    ref = json.loads((SHARED / "io_golden_tests" / "miller_blair_2sector.json").read_text())
+    model = load(write_model(MILLER_BLAIR))
+    r = model.run()
+    np.testing.assert_allclose(r["A"].values, ref["A_technical_coefficients"], rtol=1e-12)
+    np.testing.assert_allclose(r["L"].values, ref["L_leontief_inverse"], rtol=1e-6)
+    np.testing.assert_allclose(
+        r["x_new"].values, ref["new_demand_example"]["x_new_total_output"], atol=0.05
+    )
+    np.testing.assert_allclose(
+        r["jobs"].values, ref["new_demand_example"]["labour_totals"], atol=0.01
+    )
+    # labour multipliers = labour @ L, computed by a transposed solve
+    expected = np.array(ref["new_demand_example"]["labour_coefficients"]) @ np.array(
+        ref["L_leontief_inverse"]
+    )
+    np.testing.assert_allclose(r["multipliers"].values, expected, rtol=1e-6)
+    ops = {n["id"]: n["op"] for n in json.loads(graph_json(model))["nodes"]}
+    assert ops["x_new"] == "solve(I - A, f_new)"
+    assert ops["multipliers"] == "solve(I - A, labour, transposed)"
+    assert ops["L"] == "inverse(I - A)"  # only because the model names L itself
+
+
+def test_matrix_products_follow_rows_and_columns(write_model: Callable[..., Path]) -> None:
+    """`M @ v` contracts M's columns with v; `v @ M` contracts v with M's rows, giving a row vector."""
+    path = write_model(
+        """
+        carbon: 1
+        model: mm
+        dimensions:
+          r: [a, b, c]
+          r_to: {like: r}
+        data:
+          M: {dims: [r, r_to], values: [[1, 2, 3], [4, 5, 6], [7, 8, 10]]}
+          v: {dims: [r], values: [1, 0, 2]}
+        rules:
+          Mv: "M @ v"
+          vM: "v @ M"
+          MM: "M @ M"
+          Mt: "transpose(M)"
+          I: "eye(r)"
+          dot: "v @ v"
+        """
+    )
+    r = load(path).run()
+    m = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 10]], dtype=float)
+    v = np.array([1, 0, 2], dtype=float)
+    np.testing.assert_allclose(r["Mv"].values, m @ v)
+    assert r["vM"].dims == ("r",)
+    np.testing.assert_allclose(r["vM"].values, v @ m)
+    assert r["MM"].dims == ("r", "r_to")
+    np.testing.assert_allclose(r["MM"].values, m @ m)
+    assert r["Mt"].dims == ("r_to", "r")
+    np.testing.assert_allclose(r["Mt"].array.aligned(("r", "r_to")), m.T)
+    np.testing.assert_allclose(r["I"].values, np.eye(3))
+    assert r["dot"].item() == 5.0
+
+
+def test_singular_leontief_system_names_columns(write_model: Callable[..., Path]) -> None:
+    """A sector that uses up all of its own output makes I - A singular: the error names it."""
+    path = write_model(
+        """
+        carbon: 1
+        model: singular
+        dimensions:
+          sector: [farm, mill]
+          sector_to: {like: sector}
+        data:
+          A: {dims: [sector, sector_to], values: {farm: {farm: 0.2, mill: 0.1}, mill: {farm: 0, mill: 1}}}
+          y: {dims: [sector], values: [1, 1]}
+        rules:
+          x: "leontief(A) @ y"
+        """
+    )
+    with pytest.raises(CarbonError) as exc:
+        load(path).run()
+    (d,) = exc.value.diagnostics
+    assert d.code == "E1101" and d.span is not None and d.span.line == 10
+    assert "sector=mill" in d.notes[0]
+
+
+@pytest.mark.parametrize(
+    ("formula", "code"),
+    [
+        ('"leontief(v)"', "E0411"),
+        ('"transpose(w)"', "E0411"),
+        ('"eye(q)"', "E0411"),
+        ('"leontief(M) @ w"', "E0401"),
+        ('"leontief(M * 1 t)"', "E0505"),
+    ],
+)
+def test_io_algebra_mistakes(write_model: Callable[..., Path], formula: str, code: str) -> None:
+    """Non-square matrices, missing duals, unit-carrying coefficients: located errors."""
+    path = write_model(
+        "carbon: 1\nmodel: bad\ndimensions:\n  r: [a, b]\n  r_to: {like: r}\n  q: [x, y]\n"
+        "data:\n  M: {dims: [r, r_to], values: [[0.1, 0.2], [0.3, 0.1]]}\n  v: {dims: [r], values: [1, 2]}\n"
+        "  w: {dims: [q], values: [1, 2]}\n"
+        f"rules:\n  bad: {formula}\n"
+    )
+    with pytest.raises(CarbonError) as exc:
+        load(path)
+    assert [d.code for d in exc.value.diagnostics] == [code]
