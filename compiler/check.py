@@ -32,6 +32,7 @@ from .units import (
 )
 
 DEFAULT_RTOL = 1e-9
+ANY_UNIT = "any"
 _ARITH = {"+", "-", "*", "/", "^", "@"}
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
 
@@ -80,6 +81,8 @@ class Resolver:
         here = scope
         for i, part in enumerate(parts):
             nxt = here.imports.get(part)
+            if nxt is None and part in here.broken:
+                return None  # the failed import was reported where it failed
             if nxt is None:
                 known = list(here.imports) + list(here.names)
                 hint = did_you_mean(part, list(here.imports)) or did_you_mean(part, known)
@@ -181,7 +184,9 @@ class Resolver:
                 # Arguments that name dimensions (`over=gas`, `eye(region)`) are not values.
                 b = REGISTRY[node.func]
                 stack.extend(a for a in node.args if not b.dim_positional)
-                stack.extend(k.value for k in node.kwargs if k.name not in b.dim_args)
+                stack.extend(
+                    k.value for k in node.kwargs if k.name not in b.dim_args and not b.dim_kwargs
+                )
             else:
                 stack.extend(ast.children(node))
             if isinstance(node, ast.Name):
@@ -874,7 +879,7 @@ class Checker:
                     )
                 return None  # a formula that failed to parse was already reported
             dims = d.dims or ()
-            unit = self.unit(d.unit, d.unit_span or d.span)
+            unit = self.unit(None if d.unit == ANY_UNIT else d.unit, d.unit_span or d.span)
             if not self.check_dims(dims, d.dims_span) or unit is None:
                 return None
             return ir.Load(dims, unit, d.span, False, d.qname)
@@ -896,7 +901,9 @@ class Checker:
                     help="parameters are inputs; move formulas over data to `rules:`",
                 )
                 return None
-        target_unit = d.unit
+        # An input declared `unit: any` keeps the unit of whatever is bound to it; the method's
+        # rules are checked per instance, so `Z / x` is still checked with the real units.
+        target_unit = None if d.kind == "input" and d.unit == ANY_UNIT else d.unit
         target_dims = d.dims
         if d.super_def is not None and d.super_def.qname in self.ir:
             sup = self.ir[d.super_def.qname]

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from carbonc.dsl import ast
+from carbonc.dsl.diagnostics import did_you_mean
 
 from . import ir
 from .units import DIMENSIONLESS, fmt, power
@@ -31,13 +32,14 @@ class Builtin:
     lower: Callable[[Lowerer, ast.Call], ir.Op | None]
     dim_args: frozenset[str] = frozenset({"over"})
     dim_positional: bool = False
+    dim_kwargs: bool = False  # every keyword argument names a dimension (``rename``)
 
 
 REGISTRY: dict[str, Builtin] = {}
 
 
 def builtin(
-    name: str, signature: str, dim_positional: bool = False
+    name: str, signature: str, dim_positional: bool = False, dim_kwargs: str = ""
 ) -> Callable[
     [Callable[[Lowerer, ast.Call], ir.Op | None]], Callable[[Lowerer, ast.Call], ir.Op | None]
 ]:
@@ -46,7 +48,9 @@ def builtin(
     def deco(
         fn: Callable[[Lowerer, ast.Call], ir.Op | None],
     ) -> Callable[[Lowerer, ast.Call], ir.Op | None]:
-        REGISTRY[name] = Builtin(name, signature, fn, dim_positional=dim_positional)
+        REGISTRY[name] = Builtin(
+            name, signature, fn, dim_positional=dim_positional, dim_kwargs=dim_kwargs == "*"
+        )
         return fn
 
     return deco
@@ -272,6 +276,56 @@ def _transpose(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     return ir.Rename(
         tuple(names.get(d, d) for d in x.dims), x.unit, call.span, x.boolean, x, mapping
     )
+
+
+@builtin(
+    "rename", "rename(x, old_dim=new_dim, …): the same values under other dim names", dim_kwargs="*"
+)
+def _rename(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if len(call.args) != 1 or not call.kwargs:
+        lw.diags.error(
+            "E0304",
+            "`rename` takes a value and `old=new` dimension pairs",
+            call.span,
+            help="usage: rename(x, region_to=region)",
+        )
+        return None
+    x = lw.number(call.args[0])
+    if x is None:
+        return None
+    mapping: list[tuple[str, str]] = []
+    for k in call.kwargs:
+        new = (
+            k.value.parts[0] if isinstance(k.value, ast.Name) and len(k.value.parts) == 1 else None
+        )
+        if k.name not in x.dims:
+            lw.diags.error(
+                "E0403", f"cannot rename `{k.name}`: the value has dims {list(x.dims)}", k.span
+            )
+            return None
+        if new is None or new not in lw.c.dims:
+            lw.diags.error(
+                "E0305",
+                f"`{k.name}=` must name a dimension",
+                k.value.span,
+                help=did_you_mean(str(new), lw.c.dims) if new else None,
+            )
+            return None
+        if lw.c.dims[new].labels != lw.c.dims[k.name].labels:
+            lw.diags.error(
+                "E0404",
+                f"`{k.name}` and `{new}` have different labels",
+                k.span,
+                help="rename only between dimensions with the same labels (e.g. a dim and its dual)",
+            )
+            return None
+        mapping.append((k.name, new))
+    names = dict(mapping)
+    dims = tuple(names.get(d, d) for d in x.dims)
+    if len(set(dims)) != len(dims):
+        lw.diags.error("E0401", f"renaming gives a repeated dimension: {list(dims)}", call.span)
+        return None
+    return ir.Rename(dims, x.unit, call.span, x.boolean, x, tuple(mapping))
 
 
 @builtin("eye", "eye(dim): the identity over (dim, its dual)", dim_positional=True)

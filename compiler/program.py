@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from carbonc.dsl import ast
 from carbonc.dsl.diagnostics import Diagnostics, did_you_mean
@@ -21,6 +21,7 @@ from carbonc.dsl.schema import (
     DimensionLike,
     ImportSpec,
     InputSpec,
+    MrioSpec,
     ParameterSpec,
     RuleSpec,
 )
@@ -29,6 +30,15 @@ from carbonc.dsl.span import Span
 from .paths import STDLIB_ROOT, PathError, safe_path, stdlib_path
 
 Kind = Literal["data", "parameter", "rule", "input"]
+
+
+@dataclass(frozen=True)
+class MrioMember:
+    """One table of an MRIO data entry (``wiod.Z``): where to read it from."""
+
+    spec: MrioSpec
+    member: str
+    files: Any
 
 
 @dataclass(eq=False)
@@ -47,7 +57,7 @@ class Definition:
     unit_span: Span | None = None
     dims: tuple[str, ...] | None = None
     dims_span: Span | None = None
-    spec: DataSpec | ParameterSpec | InputSpec | RuleSpec | None = None
+    spec: DataSpec | ParameterSpec | InputSpec | RuleSpec | MrioMember | None = None
     because: str | None = None
     super_def: Definition | None = None
     description: str | None = None
@@ -109,6 +119,9 @@ class Scope:
     choices: dict[str, ChoiceDef] = field(default_factory=dict)
     imports: dict[str, Scope] = field(default_factory=dict)
     import_spans: dict[str, Span] = field(default_factory=dict)
+    broken: set[str] = field(
+        default_factory=set
+    )  # imports that failed; their names are not re-reported
 
     @property
     def module(self) -> Module:
@@ -277,6 +290,7 @@ class _Builder:
             return
         child = self.instantiate(target, (*scope.prefix, alias), sandbox, None, stack)
         if child is None:
+            scope.broken.add(alias)
             return
         scope.imports[alias] = child
         scope.import_spans[alias] = span
@@ -372,6 +386,9 @@ class _Builder:
                 ),
             )
         for name, data in spec.data.items():
+            if isinstance(data, MrioSpec):
+                self.mrio(scope, m, name, data)
+                continue
             self.define(
                 scope,
                 Definition(
@@ -526,6 +543,67 @@ class _Builder:
             self.diags.error("E0403", f"dimension `{name}` has no labels", span)
             return
         self.dims.setdefault(name, []).append(DimDecl(name, labels, span, m, scope.depth))
+
+    def mrio(self, scope: Scope, m: Module, name: str, spec: MrioSpec) -> None:
+        """An MRIO data entry: its dims, and its tables as definitions under ``name.``."""
+        from carbonc.runtime import mrio
+        from carbonc.runtime.readers import DataError
+
+        span = m.key_span("data", name)
+        try:
+            root = safe_path(m.folder, spec.mrio, scope.sandbox, "MRIO")
+            files = mrio.locate(root, spec.extension)
+            labels = mrio.labels(files)
+        except PathError as exc:
+            self.diags.error("E0801", str(exc), m.span("data", name, "mrio"), help=exc.help)
+            return
+        except DataError as exc:
+            self.diags.extend(exc.diagnostics)
+            return
+        except (OSError, ValueError) as exc:
+            self.diags.error("E0809", f"cannot read the MRIO in `{spec.mrio}`: {exc}", span)
+            return
+        for dim, labs in (
+            ("region", labels.region),
+            ("sector", labels.sector),
+            ("category", labels.category),
+            ("stressor", labels.stressor),
+        ):
+            if labs:
+                self.dims.setdefault(dim, []).append(DimDecl(dim, labs, span, m, scope.depth))
+        for dual, base in (("region_to", "region"), ("sector_to", "sector")):
+            self.dims.setdefault(dual, []).append(DimDecl(dual, (), span, m, scope.depth, base))
+        if name in scope.imports or name in scope.names:
+            self.diags.error("E0309", f"`{name}` is defined twice in {scope.label}", span)
+            return
+        child = Scope((*scope.prefix, name), [m], scope.sandbox, scope.depth)
+        shapes = {
+            "Z": (("region", "sector", "region_to", "sector_to"), spec.unit),
+            "Y": (("region", "sector", "region_to", "category"), spec.unit),
+            "F": (("stressor", "region", "sector"), spec.stressor_unit),
+            "F_Y": (("stressor", "region_to", "category"), spec.stressor_unit),
+            "population": (("region",), "capita"),
+        }
+        for member in (k for k in mrio.MEMBERS if k in files.tables):
+            dims, unit = shapes[member]
+            d = Definition(
+                child.qname(member),
+                member,
+                "data",
+                child,
+                child,
+                m,
+                span,
+                unit=unit,
+                unit_span=m.span("data", name, "unit"),
+                dims=dims,
+                spec=MrioMember(spec, member, files),
+                description=f"{member} of {name}",
+            )
+            child.names[member] = d
+            self.definitions[d.qname] = d
+        scope.imports[name] = child
+        scope.import_spans[name] = span
 
     # -- overrides ----------------------------------------------------------------------
 

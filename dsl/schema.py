@@ -86,6 +86,24 @@ class DataSpec(Strict):
     cite: str | None = None
 
 
+class MrioSpec(Strict):
+    """A multi-regional input-output table: a pymrio folder (txt or parquet) or CSV matrices.
+
+    Its tables become ``NAME.Z``, ``NAME.Y``, ``NAME.F``, ``NAME.F_Y`` and ``NAME.population``,
+    and it declares the dimensions ``region``, ``sector``, ``category`` and ``stressor`` with the
+    duals ``region_to`` and ``sector_to``.
+    """
+
+    mrio: str = Field(description="folder, relative to this file")
+    extension: str | None = Field(
+        default=None, description="which satellite account gives F and F_Y"
+    )
+    unit: str = Field(description="monetary unit of Z and Y, e.g. MEUR or MUSD")
+    stressor_unit: str = Field(default="1", description="unit of F and F_Y, e.g. kg or kt CO2")
+    description: str | None = None
+    cite: str | None = None
+
+
 class ParameterSpec(Strict):
     """A named value with a unit: a scalar, or an array over dims given inline."""
 
@@ -147,7 +165,7 @@ class ModelFile(Strict):
     dimensions: dict[str, list[Label] | DimensionFromCsv | DimensionLike] = Field(
         default_factory=dict
     )
-    data: dict[str, DataSpec] = Field(default_factory=dict)
+    data: dict[str, DataSpec | MrioSpec] = Field(default_factory=dict)
     parameters: dict[str, Formula | Number | ParameterSpec] = Field(default_factory=dict)
     choices: dict[str, ChoiceSpec] = Field(default_factory=dict)
     rules: dict[str, Formula | RuleSpec] = Field(default_factory=dict)

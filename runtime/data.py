@@ -10,7 +10,7 @@ import numpy as np
 
 from carbonc.compiler.dims import Dimension
 from carbonc.compiler.paths import PathError, safe_path
-from carbonc.compiler.program import Definition
+from carbonc.compiler.program import Definition, MrioMember
 from carbonc.dsl.diagnostics import Diagnostics
 from carbonc.dsl.schema import DataSpec, ParameterSpec
 
@@ -49,10 +49,18 @@ def load_all(
         diags: where problems go; every entry is tried so all errors are reported at once.
     """
     loaded = Loaded()
+    mrios: dict[int, dict[str, np.ndarray]] = {}  # each MRIO folder is read once per run
     for q in wanted:
         d = defs[q]
+        arr: LArray | None
+        path: Path | None
         try:
-            arr, path = load_one(d, coords, overrides.get(q))
+            if isinstance(d.spec, MrioMember):
+                arr, path = _mrio_member(d, d.spec, coords, mrios), None
+                for t in d.spec.files.tables.values():
+                    loaded.files.setdefault(str(t.path), sha256_file(t.path))
+            else:
+                arr, path = load_one(d, coords, overrides.get(q))
         except DataError as exc:
             note = f"while reading `{d.qname}`, declared at {d.span}"
             diags.extend(replace(x, notes=(*x.notes, note)) for x in exc.diagnostics)
@@ -77,6 +85,27 @@ def load_all(
         if path is not None:
             loaded.files[str(path)] = sha256_file(path)
     return loaded
+
+
+def _mrio_member(
+    d: Definition,
+    m: MrioMember,
+    coords: Mapping[str, Dimension],
+    cache: dict[int, dict[str, np.ndarray]],
+) -> LArray:
+    from . import mrio
+
+    key = id(m.files)
+    if key not in cache:
+        labels = mrio.MrioLabels(
+            *(
+                coords[k].labels if k in coords else ()
+                for k in ("region", "sector", "category", "stressor")
+            )
+        )
+        cache[key] = mrio.read(m.files, labels)
+    dims = d.dims or ()
+    return LArray(cache[key][m.member], dims)
 
 
 def _section(d: Definition) -> str:

@@ -1,0 +1,150 @@
+"""MRIO accounts against pymrio (a test-only peer): the shared test MRIO and random MRIOs.
+
+pymrio is LGPL; it is only imported here, never by carbonc. Its test MRIO is read from
+../shared and never copied into this repository.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from carbonc.compiler import load
+from tests.conftest import SHARED
+
+PYMRIO_TEST = SHARED / "pymrio_test"
+RTOL = 1e-9
+
+MODEL = """
+carbon: 1
+model: io-accounts-check
+data:
+  io: {{mrio: "{path}", extension: emissions, unit: MUSD, stressor_unit: kg}}
+import:
+  acc:
+    from: stdlib:io/accounts
+    with: {{Z: io.Z, Y: io.Y, F: io.F, F_Y: io.F_Y}}
+"""
+
+ACCOUNTS = [
+    "S",
+    "M",
+    "D_cba",
+    "D_pba",
+    "D_imp",
+    "D_exp",
+    "D_cba_reg",
+    "D_pba_reg",
+    "D_imp_reg",
+    "D_exp_reg",
+]
+
+
+def _model(tmp_path: Path, mrio: Path) -> Path:
+    path = tmp_path / "model.carbon"
+    path.write_text(textwrap.dedent(MODEL.format(path=mrio)), encoding="utf-8")
+    return path
+
+
+def _ours(
+    results: object, name: str, regions: list[str], sectors: list[str], stressors: list[str]
+) -> np.ndarray:
+    """Our account as a (stressor, column) matrix in pymrio's layout."""
+    r = results[f"acc.{name}"]  # type: ignore[index]
+    if "sector" in r.dims:
+        arr = r.array.aligned(("stressor", "region", "sector"))
+        return arr.reshape(len(stressors), len(regions) * len(sectors))
+    return r.array.aligned(("stressor", "region"))
+
+
+def _compare(
+    run: object, ref: dict[str, pd.DataFrame], regions: list[str], sectors: list[str]
+) -> None:
+    stressors = [
+        "/".join(map(str, t)) if isinstance(t, tuple) else str(t) for t in ref["D_cba"].index
+    ]
+    for name in ACCOUNTS:
+        expected = ref[name].to_numpy(dtype=float)
+        got = _ours(run, name, regions, sectors, stressors)
+        np.testing.assert_allclose(
+            got, expected, rtol=RTOL, atol=1e-9 * np.abs(expected).max(), err_msg=name
+        )
+
+
+def test_pymrio_test_mrio_matches_reference_outputs(tmp_path: Path) -> None:
+    """Every account pymrio 0.7 computed for its test MRIO, element by element, to 1e-9."""
+    model = load(_model(tmp_path, PYMRIO_TEST / "input"), allow=[PYMRIO_TEST])
+    run = model.run(outputs=[f"acc.{a}" for a in ACCOUNTS])
+    out = PYMRIO_TEST / "reference_output"
+    ref = {}
+    for name in ACCOUNTS:
+        header = [0] if name.endswith("_reg") else [0, 1]
+        ref[name] = pd.read_csv(out / f"emissions_{name}.csv", index_col=[0, 1], header=header)
+    cols = ref["D_cba"].columns
+    regions = list(dict.fromkeys(cols.get_level_values(0)))
+    sectors = list(dict.fromkeys(cols.get_level_values(1)))
+    _compare(run, ref, regions, sectors)
+
+
+def _random_mrio(seed: int, n_reg: int, n_sec: int, n_cat: int, n_str: int) -> object:
+    pymrio = pytest.importorskip("pymrio")
+    rng = np.random.default_rng(seed)
+    regions = [f"R{i}" for i in range(n_reg)]
+    sectors = [f"s{i}" for i in range(n_sec)]
+    cats = [f"c{i}" for i in range(n_cat)]
+    rs = pd.MultiIndex.from_product([regions, sectors], names=["region", "sector"])
+    rc = pd.MultiIndex.from_product([regions, cats], names=["region", "category"])
+    n = n_reg * n_sec
+    z = rng.uniform(0, 10, (n, n)) * (rng.uniform(0, 1, (n, n)) < 0.6)
+    z += np.kron(np.eye(n_reg), rng.uniform(5, 40, (n_sec, n_sec)))  # strong domestic blocks
+    y = rng.uniform(50, 500, (n, n_reg * n_cat))
+    f = rng.uniform(0, 1e3, (n_str, n))
+    fy = np.zeros((n_str, n_reg * n_cat))
+    fy[:, ::n_cat] = rng.uniform(0, 200, (n_str, n_reg))  # households emit directly
+    stress = pd.Index([f"gas{i}" for i in range(n_str)], name="stressor")
+    io = pymrio.IOSystem(
+        Z=pd.DataFrame(z, index=rs, columns=rs),
+        Y=pd.DataFrame(y, index=rs, columns=rc),
+        unit=pd.DataFrame({"unit": ["MEUR"] * n}, index=rs),
+    )
+    io.emissions = pymrio.Extension(
+        name="emissions",
+        F=pd.DataFrame(f, index=stress, columns=rs),
+        F_Y=pd.DataFrame(fy, index=stress, columns=rc),
+        unit=pd.DataFrame({"unit": ["kg"] * n_str}, index=stress),
+    )
+    return io
+
+
+@pytest.mark.parametrize(
+    ("seed", "shape", "fmt"),
+    [
+        (1, (3, 4, 2, 1), "txt"),
+        (2, (5, 7, 3, 3), "parquet"),
+        (3, (2, 12, 4, 2), "txt"),
+        (4, (7, 3, 1, 4), "txt"),
+    ],
+)
+def test_random_mrios_match_pymrio_calc_all(
+    tmp_path: Path, seed: int, shape: tuple[int, ...], fmt: str
+) -> None:
+    """Random MRIOs saved by pymrio (txt and parquet) give pymrio's calc_all() accounts to 1e-9."""
+    io = _random_mrio(seed, *shape)
+    folder = tmp_path / "mrio"
+    io.save_all(folder, table_format=fmt)  # type: ignore[attr-defined]
+    io.calc_all()  # type: ignore[attr-defined]
+    ext = io.emissions  # type: ignore[attr-defined]
+    ref = {name: getattr(ext, name) for name in ACCOUNTS}
+    model = load(_model(tmp_path, folder))
+    run = model.run(outputs=[f"acc.{a}" for a in ACCOUNTS])
+    cols = ref["D_cba"].columns
+    _compare(
+        run,
+        ref,
+        list(dict.fromkeys(cols.get_level_values(0))),
+        list(dict.fromkeys(cols.get_level_values(1))),
+    )
