@@ -309,7 +309,7 @@ def _evaluate_assert(
         if not bad.any():
             return True, ""
         where = _first_where(bad, c.dims, coords)
-        return False, f"false {where}".strip() + f" ({int(bad.sum())} of {bad.size} values)"
+        return False, f"false{where}" + f" ({int(bad.sum())} of {bad.size} values)"
     assert a.left is not None and a.right is not None
     left, right = ex.eval(a.left), ex.eval(a.right)
     dims = tuple(dict.fromkeys((*left.dims, *right.dims)))

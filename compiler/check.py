@@ -292,6 +292,12 @@ class Lowerer:
             return None
         return b if factor == 1.0 else ir.Scale(b.dims, a.unit, b.span, False, b, factor)
 
+    def zero_as(self, a: ir.Op, b: ir.Op) -> ir.Op:
+        """A bare literal ``0`` takes the unit of the other operand (zero is zero in any unit)."""
+        if _is_zero_literal(a) and not _is_zero_literal(b):
+            return ir.Const(a.dims, b.unit, a.span, False, 0.0)
+        return a
+
     def dimensionless(self, x: ir.Op, node: ast.Node, what: str) -> ir.Op | None:
         """``x`` as a plain number, or an error when it has a unit."""
         if x.unit == DIMENSIONLESS:
@@ -440,8 +446,7 @@ class Lowerer:
         if a is None or b is None:
             return None
         if op in ("+", "-") or op in _COMPARE:
-            if _is_zero_literal(a) and not _is_zero_literal(b):
-                a = ir.Const(a.dims, b.unit, a.span, False, 0.0)
+            a = self.zero_as(a, b)
             what = f"`{op}`" if op in _COMPARE else ("addition" if op == "+" else "subtraction")
             b2 = self.same_unit(a, b, node.right, what)
             if b2 is None:

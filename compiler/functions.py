@@ -117,6 +117,7 @@ def _where(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     a, b = lw.number(call.args[1]), lw.number(call.args[2])
     if c is None or a is None or b is None:
         return None
+    a = lw.zero_as(a, b)
     b = lw.same_unit(a, b, call.args[2], "the two branches of `where`")
     if b is None:
         return None

@@ -552,16 +552,19 @@ class _Builder:
         span = m.key_span("data", name)
         try:
             root = safe_path(m.folder, spec.mrio, scope.sandbox, "MRIO")
-            files = mrio.locate(root, spec.extension)
+            files = mrio.locate(root, spec.extension, spec.files, spec.split)
             labels = mrio.labels(files)
         except PathError as exc:
             self.diags.error("E0801", str(exc), m.span("data", name, "mrio"), help=exc.help)
+            scope.broken.add(name)
             return
         except DataError as exc:
             self.diags.extend(exc.diagnostics)
+            scope.broken.add(name)
             return
         except (OSError, ValueError) as exc:
             self.diags.error("E0809", f"cannot read the MRIO in `{spec.mrio}`: {exc}", span)
+            scope.broken.add(name)
             return
         for dim, labs in (
             ("region", labels.region),

@@ -100,6 +100,13 @@ class MrioSpec(Strict):
     )
     unit: str = Field(description="monetary unit of Z and Y, e.g. MEUR or MUSD")
     stressor_unit: str = Field(default="1", description="unit of F and F_Y, e.g. kg or kt CO2")
+    files: dict[str, str] = Field(
+        default_factory=dict, description="CSV folders: table -> file name, e.g. {Z: wiot_Z.csv}"
+    )
+    split: str | None = Field(
+        default=None,
+        description="CSV folders with one label per row/column, e.g. `AUS_c1`: split at this separator into (region, sector)",
+    )
     description: str | None = None
     cite: str | None = None
 

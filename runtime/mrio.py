@@ -36,24 +36,40 @@ class TableFile:
     path: Path
     index_cols: int
     header_rows: int
+    split: str | None = None  # one label per row/column, split into two levels at this separator
 
     def read(self, **kwargs: Any) -> pd.DataFrame:
         """The table as a DataFrame with (multi-)indexed rows and columns."""
         if self.path.suffix == ".parquet":
             return pd.read_parquet(self.path)
         sep = "\t" if self.path.suffix == ".txt" else ","
-        return pd.read_csv(
+        df = pd.read_csv(
             self.path,
             sep=sep,
-            index_col=list(range(self.index_cols)),
-            header=list(range(self.header_rows)),
+            index_col=list(range(self.index_cols)) if self.index_cols > 1 else 0,
+            header=list(range(self.header_rows)) if self.header_rows > 1 else 0,
             **kwargs,
         )
+        if self.split:
+            df.index = self._split(df.index)
+            df.columns = self._split(df.columns)
+        return df
+
+    def _split(self, index: pd.Index) -> pd.Index:
+        assert self.split is not None
+        if isinstance(index, pd.MultiIndex) or not any(self.split in str(v) for v in index):
+            return index
+        pairs = [tuple(str(v).split(self.split, 1)) for v in index]
+        if any(len(p) != 2 for p in pairs):
+            raise _fail(
+                self.path, f"labels of `{self.path.name}` cannot all be split at `{self.split}`"
+            )
+        return pd.MultiIndex.from_tuples(pairs)
 
     def index(self) -> pd.Index:
         """Only the row labels: the index columns, without parsing the numbers."""
-        if self.path.suffix == ".parquet":
-            return self.read().index
+        if self.path.suffix == ".parquet" or self.split:
+            return self.read(usecols=[0]).index if self.split else self.read().index
         sep = "\t" if self.path.suffix == ".txt" else ","
         skip = self.header_rows
         with self.path.open(encoding="utf-8") as fh:
@@ -93,7 +109,9 @@ def _fail(path: Path, message: str, help: str | None = None, line: int = 1) -> D
     return DataError([Diagnostic("E0809", message, Span.point(str(path), line, 1), help)])
 
 
-def locate(root: Path, extension: str | None) -> MrioFiles:
+def locate(
+    root: Path, extension: str | None, names: dict[str, str] | None = None, split: str | None = None
+) -> MrioFiles:
     """Find the tables of the MRIO in ``root`` and of its chosen extension.
 
     Raises:
@@ -111,24 +129,27 @@ def locate(root: Path, extension: str | None) -> MrioFiles:
         if chosen is not None:
             _pymrio_tables(exts[chosen][0] / "file_parameters.json", files.tables, ("F", "F_Y"))
     else:
-        for name in ("Z", "Y", "population"):
-            if (root / f"{name}.csv").is_file():
-                files.tables[name] = TableFile(
-                    root / f"{name}.csv",
-                    1 if name == "population" else 2,
-                    1 if name == "population" else 2,
-                )
-        for name in ("F", "F_Y"):
+        levels = 1 if split else 2
+        for name in MEMBERS:
             candidates = [root / f"{name}.csv"]
-            if extension:
+            if extension and name in ("F", "F_Y"):
                 candidates = [
                     root / f"{extension}_{name}.csv",
                     root / extension / f"{name}.csv",
                     *candidates,
                 ]
+            if names and name in names:
+                candidates = [root / names[name]]
+                if not candidates[0].is_file():
+                    raise _fail(
+                        root, f"`files: {{{name}: {names[name]}}}`: no such file in `{root.name}`"
+                    )
             found = next((c for c in candidates if c.is_file()), None)
-            if found is not None:
-                files.tables[name] = TableFile(found, 2, 2)
+            if found is None:
+                continue
+            rows = 1 if name == "population" or (split and name in ("F", "F_Y")) else levels
+            cols = 1 if name == "population" else levels
+            files.tables[name] = TableFile(found, rows, cols, split)
     for required in ("Z", "Y"):
         if required not in files.tables:
             raise _fail(
