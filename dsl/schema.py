@@ -9,7 +9,16 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _unit_text(v: Any) -> Any:
+    return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+
+
+UnitText = Annotated[
+    str, BeforeValidator(_unit_text), Field(description="a unit, e.g. t/TJ, kt CO2e, 1")
+]
 
 Label = Annotated[str | int | float, Field(description="a label of a dimension")]
 Number = int | float
@@ -59,7 +68,7 @@ class InputSpec(Strict):
     """An entry of a method's contract: what an importer must bind."""
 
     dims: list[str] = Field(default_factory=list)
-    unit: str = "1"
+    unit: UnitText = "1"
     description: str | None = None
 
 
@@ -71,7 +80,7 @@ class DataSpec(Strict):
         default=None, description="inline values: a number, a list, or nested mappings by label"
     )
     dims: list[str] = Field(default_factory=list)
-    unit: str = "1"
+    unit: UnitText = "1"
     value: str = Field(default="value", description="long form: the column holding the numbers")
     wide: str | None = Field(
         default=None, description="wide form: the dimension spread across columns"
@@ -98,8 +107,8 @@ class MrioSpec(Strict):
     extension: str | None = Field(
         default=None, description="which satellite account gives F and F_Y"
     )
-    unit: str = Field(description="monetary unit of Z and Y, e.g. MEUR or MUSD")
-    stressor_unit: str = Field(default="1", description="unit of F and F_Y, e.g. kg or kt CO2")
+    unit: UnitText = Field(description="monetary unit of Z and Y, e.g. MEUR or MUSD")
+    stressor_unit: UnitText = Field(default="1", description="unit of F and F_Y, e.g. kg or kt CO2")
     files: dict[str, str] = Field(
         default_factory=dict, description="CSV folders: table -> file name, e.g. {Z: wiot_Z.csv}"
     )
@@ -117,7 +126,7 @@ class ParameterSpec(Strict):
     value: Formula | Number | None = None
     values: Any = None
     dims: list[str] = Field(default_factory=list)
-    unit: str = "1"
+    unit: UnitText = "1"
     description: str | None = None
     cite: str | None = None
 
@@ -135,7 +144,7 @@ class RuleSpec(Strict):
     """A named formula, optionally with a declared unit (converted to) and dims (checked)."""
 
     expr: Formula
-    unit: str | None = None
+    unit: UnitText | None = None
     dims: list[str] | None = None
     description: str | None = None
     cite: str | None = None
@@ -146,7 +155,7 @@ class OverrideSpec(Strict):
 
     expr: Formula
     because: str = Field(min_length=1, description="why; recorded in every result's provenance")
-    unit: str | None = None
+    unit: UnitText | None = None
 
 
 class AssertSpec(Strict):

@@ -30,6 +30,13 @@ import:
     with: {{Z: io.Z, Y: io.Y, F: io.F, F_Y: io.F_Y}}
 """
 
+PER_CAPITA = """
+  cap:
+    from: stdlib:io/per_capita
+    with: {D_cba_reg: acc.D_cba_reg, D_pba_reg: acc.D_pba_reg, D_imp_reg: acc.D_imp_reg,
+           D_exp_reg: acc.D_exp_reg, population: io.population}
+"""
+
 ACCOUNTS = [
     "S",
     "M",
@@ -77,8 +84,11 @@ def _compare(
 
 def test_pymrio_test_mrio_matches_reference_outputs(tmp_path: Path) -> None:
     """Every account pymrio 0.7 computed for its test MRIO, element by element, to 1e-9."""
-    model = load(_model(tmp_path, PYMRIO_TEST / "input"), allow=[PYMRIO_TEST])
-    run = model.run(outputs=[f"acc.{a}" for a in ACCOUNTS])
+    path = _model(tmp_path, PYMRIO_TEST / "input")
+    path.write_text(path.read_text() + PER_CAPITA)
+    model = load(path, allow=[PYMRIO_TEST])
+    caps = ["D_cba_cap", "D_pba_cap", "D_imp_cap", "D_exp_cap"]
+    run = model.run(outputs=[f"acc.{a}" for a in ACCOUNTS] + [f"cap.{c}" for c in caps])
     out = PYMRIO_TEST / "reference_output"
     ref = {}
     for name in ACCOUNTS:
@@ -88,6 +98,10 @@ def test_pymrio_test_mrio_matches_reference_outputs(tmp_path: Path) -> None:
     regions = list(dict.fromkeys(cols.get_level_values(0)))
     sectors = list(dict.fromkeys(cols.get_level_values(1)))
     _compare(run, ref, regions, sectors)
+    for name in caps:
+        expected = pd.read_csv(out / f"emissions_{name}.csv", index_col=[0, 1], header=[0]).to_numpy()
+        got = run[f"cap.{name}"].array.aligned(("stressor", "region"))
+        np.testing.assert_allclose(got, expected, rtol=RTOL, err_msg=name)
 
 
 def _random_mrio(seed: int, n_reg: int, n_sec: int, n_cat: int, n_str: int) -> object:
