@@ -141,18 +141,46 @@ class Model:
         diags.raise_if_errors()
         return out
 
-    def load_data(self, data: Mapping[str, str | Path] | None = None) -> Loaded:
+    def load_data(
+        self,
+        data: Mapping[str, str | Path] | None = None,
+        arrays: Mapping[str, np.ndarray] | None = None,
+    ) -> Loaded:
         """Read every data file the model declares (or ``data`` replaces).
+
+        Args:
+            data: data entries to read from other files.
+            arrays: data entries given as numpy arrays instead (axes in the entry's dims order),
+                for notebooks and scripts that already hold the numbers in memory.
 
         Raises:
             CarbonError: with a located diagnostic for each bad file, row or cell.
         """
         from carbonc.runtime.data import load_all
+        from carbonc.runtime.larray import LArray
+        from carbonc.runtime.provenance import sha256_array
 
         targets = self.data_targets(data)
-        loads = {q: op for q, op in self.checked.ir.items() if isinstance(op, ir.Load)}
+        given = self.data_targets({k: "" for k in arrays or {}})
+        loads = {
+            q: op for q, op in self.checked.ir.items() if isinstance(op, ir.Load) and q not in given
+        }
         diags = Diagnostics()
         loaded = load_all(self.program.definitions, loads, self.dims, targets, diags)
+        for (key, value), q in zip((arrays or {}).items(), given, strict=True):
+            op = self.checked.ir[q]
+            shape = tuple(len(self.dims[d].labels) for d in op.dims)
+            arr = np.asarray(value, dtype=float)
+            if arr.shape != shape:
+                diags.error(
+                    "E0810",
+                    f"array for `{key}` has shape {arr.shape}; its dims "
+                    f"{list(op.dims)} need {shape}",
+                    self.program.definitions[q].span,
+                )
+                continue
+            loaded.arrays[q] = LArray(arr, op.dims)
+            loaded.files[f"<array {key}>"] = sha256_array(arr)
         if diags.has_errors:
             raise CarbonError(sorted_diagnostics(diags.items))
         return loaded
@@ -174,6 +202,7 @@ class Model:
         data: Mapping[str, str | Path] | None = None,
         outputs: Iterable[str] | None = None,
         check_asserts: bool = True,
+        arrays: Mapping[str, np.ndarray] | None = None,
     ) -> Results:
         """Run the model.
 
@@ -182,6 +211,7 @@ class Model:
             data: data entries to read from other files, e.g. ``{"fuel_use": "2023.csv"}``.
             outputs: which outputs to report (default: the model's ``outputs:``).
             check_asserts: raise :class:`AssertionFailed` when an assertion fails.
+            arrays: data entries given as numpy arrays (see :meth:`load_data`).
 
         Returns:
             :class:`carbonc.runtime.results.Results`.
@@ -191,7 +221,7 @@ class Model:
         from carbonc.runtime.results import Result, Results
 
         choices = self.resolve_choices(choose)
-        loaded = self.load_data(data)
+        loaded = self.load_data(data, arrays)
         names = self._output_names(outputs)
         labels = {d: dim.index for d, dim in self.dims.items()}
         ex = Executor(self.checked.ir, self.checked.order, labels, loaded.arrays, choices)
@@ -235,7 +265,10 @@ class Model:
             model_files={
                 display_path(p, base): sha256_text(m.text) for p, m in self.program.modules.items()
             },
-            data_files={display_path(p, base): h for p, h in loaded.files.items()},
+            data_files={
+                p if p.startswith("<") else display_path(p, base): h
+                for p, h in loaded.files.items()
+            },
             choices=choices,
             overrides=[
                 {"target": q, "because": d.because or "", "at": self._where(d.span)}

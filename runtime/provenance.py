@@ -19,6 +19,13 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def sha256_array(values: np.ndarray) -> str:
+    """The SHA-256 of an array's shape and bytes (for data given in memory)."""
+    h = hashlib.sha256(repr(values.shape).encode())
+    h.update(np.ascontiguousarray(values).data)
+    return h.hexdigest()
+
+
 def sha256_text(text: str) -> str:
     """The SHA-256 of a text, UTF-8 encoded."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
