@@ -14,7 +14,7 @@ from carbonc.dsl import ast
 from carbonc.dsl.diagnostics import did_you_mean
 
 from . import ir
-from .units import DIMENSIONLESS, fmt, power
+from .units import DIMENSIONLESS, divide, fmt, power
 
 if TYPE_CHECKING:
     from .check import Lowerer
@@ -182,6 +182,18 @@ def _stack(lw: Lowerer, call: ast.Call) -> ir.Op | None:
         ops.append(op)
     dims = (*lw.broadcast(*ops), dim)
     return ir.Stack(dims, ops[0].unit, call.span, False, dim, tuple(ops))
+
+
+@builtin("safe_divide", "safe_divide(a, b): a / b, and 0 where b is 0 (input-output coefficients)")
+def _safe_divide(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if not _args(lw, call, 2):
+        return None
+    a, b = lw.number(call.args[0]), lw.number(call.args[1])
+    if a is None or b is None:
+        return None
+    unit, factor = divide(a.unit, b.unit)
+    out: ir.Op = ir.Apply(lw.broadcast(a, b), unit, call.span, False, "safe_divide", (a, b))
+    return out if factor == 1.0 else ir.Scale(out.dims, unit, call.span, False, out, factor)
 
 
 @builtin("share", "share(x, over=dim): x divided by its sum over dim")

@@ -42,19 +42,82 @@ class Executor:
         self.choices = choices
         self.values: dict[str, LArray] = {}
         self.factors: dict[object, linalg.Factors] = {}
+        self.lazy: set[str] = set()  # matrices only ever solved against: never held in full
+        self.restrict: tuple[str, slice] | None = None
 
     def factors_for(self, a: ir.Op, rows: tuple[str, ...], cols: tuple[str, ...]) -> linalg.Factors:
-        """The LU factors of I - a, computed once per matrix and reused by every solve."""
+        """The factors of I - a, computed once per matrix and reused by every solve.
+
+        A matrix defined only to be solved against (``A`` in ``leontief(A) @ y``) is never held
+        in full: its rows are evaluated a block at a time, straight into the factor buffer, and
+        again when a mixed-precision solve needs residuals.
+        """
         key: object = a.qname if isinstance(a, ir.Ref) else id(a)
-        if key not in self.factors:
-            arr = self.eval(a)
-            n = _flat(self, rows)
-            mat = np.ascontiguousarray(arr.aligned((*rows, *cols)), dtype=float).reshape(n, n)
-            try:
-                self.factors[key] = linalg.factorize(mat)
-            except linalg.SingularSystem as exc:
-                raise SolveError(str(exc), a.span, self._column_labels(rows, exc.columns)) from None
+        if key in self.factors:
+            return self.factors[key]
+        n = _flat(self, rows)
+        row_blocks = self._row_blocks(a, rows, cols, n)
+        dtype = np.float32 if n >= linalg.MIXED_PRECISION_MIN else np.float64
+        buf = np.empty((n, n), dtype=dtype)
+        diagonal: list[slice] = []
+        block_diagonal = len(rows) > 1
+        for sl, chunk in row_blocks():
+            np.negative(chunk, out=buf[sl])
+            if block_diagonal:
+                off = np.abs(chunk[:, : sl.start]).max(initial=0.0) + np.abs(
+                    chunk[:, sl.stop :]
+                ).max(initial=0.0)
+                block_diagonal = off == 0.0
+            diagonal.append(sl)
+        buf.flat[:: n + 1] += 1.0
+        blocks = diagonal if block_diagonal else [slice(0, n)]
+        try:
+            self.factors[key] = linalg.factorize_buffer(buf, blocks, row_blocks)
+        except linalg.SingularSystem as exc:
+            raise SolveError(str(exc), a.span, self._column_labels(rows, exc.columns)) from None
         return self.factors[key]
+
+    def _row_blocks(
+        self, a: ir.Op, rows: tuple[str, ...], cols: tuple[str, ...], n: int
+    ) -> linalg.RowBlocks:
+        """Rows of the matrix, one label of the first row dim at a time, in double precision."""
+        order = (*rows, *cols)
+        first = rows[0]
+        size = len(self.labels[first])
+        per = n // size
+        lazy = isinstance(a, ir.Ref) and a.qname not in self.values and a.qname in self.lazy
+        full = None if lazy else self.eval(a)
+
+        def blocks() -> Any:
+            for i in range(size):
+                sl = slice(i * per, (i + 1) * per)
+                if full is not None:
+                    yield (
+                        sl,
+                        np.asarray(full.aligned(order)[i : i + 1], dtype=float).reshape(per, n),
+                    )
+                else:
+                    assert isinstance(a, ir.Ref)
+                    chunk = self.eval_rows(self.ir[a.qname], first, slice(i, i + 1))
+                    yield sl, np.asarray(chunk.aligned(order), dtype=float).reshape(per, n)
+
+        return blocks
+
+    def eval_rows(self, op: ir.Op, dim: str, sl: slice) -> LArray:
+        """Evaluate ``op`` for the labels ``sl`` of ``dim`` only, without full-size temporaries."""
+        saved = self.restrict
+        self.restrict = (dim, sl)
+        try:
+            return self.eval(op)
+        finally:
+            self.restrict = saved
+
+    def size(self, dim: str) -> int:
+        """The length of ``dim`` in the current evaluation (a slice of it when restricted)."""
+        r = self.restrict
+        if r is not None and r[0] == dim:
+            return len(range(*r[1].indices(len(self.labels[dim]))))
+        return len(self.labels[dim])
 
     def _column_labels(self, rows: tuple[str, ...], cols: list[int]) -> list[str]:
         shape = tuple(len(self.labels[d]) for d in rows)
@@ -85,16 +148,80 @@ class Executor:
                     ops.extend(ir.operands(op))
         return seen
 
+    def uses(self, q: str) -> tuple[set[str], set[str]]:
+        """What definition ``q`` reads: (all references, references used only as a matrix to solve)."""
+        refs: set[str] = set()
+        other: set[str] = set()
+        ops = [(self.ir[q], False)]
+        while ops:
+            op, as_matrix = ops.pop()
+            if isinstance(op, ir.Ref):
+                refs.add(op.qname)
+                if not as_matrix:
+                    other.add(op.qname)
+            elif isinstance(op, ir.Switch):
+                ops.append((self._case(op), False))
+            elif isinstance(op, (ir.LeontiefSolve, ir.LeontiefInverse)):
+                ops.append((op.a, True))
+                if isinstance(op, ir.LeontiefSolve):
+                    ops.append((op.rhs, False))
+            else:
+                ops.extend((o, False) for o in ir.operands(op))
+        return refs, refs - other
+
     def run(self, roots: Iterable[str]) -> dict[str, LArray]:
-        """Compute ``roots`` and everything they need."""
-        need = self.needed(roots)
+        """Compute ``roots`` and everything they need.
+
+        Each intermediate is dropped as soon as its last reader has run, and a matrix that is
+        only ever solved against is never computed in full (see ``factors_for``).
+        """
+        keep = set(roots)
+        need = self.needed(keep)
+        readers: dict[str, int] = dict.fromkeys(need, 0)
+        reads: dict[str, set[str]] = {}
+        matrix_only = set(need) - keep
+        for q in need:
+            refs, as_matrix = self.uses(q)
+            reads[q] = refs & need
+            for dep in reads[q]:
+                readers[dep] += 1
+            matrix_only -= refs - as_matrix
+        self.lazy = matrix_only
+
+        def release(q: str) -> None:
+            # A lazy matrix reads its inputs whenever its rows are needed, so it hands its
+            # inputs back only when it is released itself.
+            for dep in reads[q]:
+                readers[dep] -= 1
+                if readers[dep] == 0 and dep not in keep:
+                    self.values.pop(dep, None)
+                    self.factors.pop(dep, None)
+                    if dep in self.lazy:
+                        release(dep)
+
         for q in self.order:
-            if q in need and q not in self.values:
-                self.values[q] = self.eval(self.ir[q])
+            if q not in need or q in self.values:
+                continue
+            if q in self.lazy:
+                continue
+            self.values[q] = self.eval(self.ir[q])
+            release(q)
         return self.values
 
     def eval(self, op: ir.Op) -> LArray:
-        """Evaluate one op tree to a labelled array with exactly ``op.dims``."""
+        """Evaluate one op tree to a labelled array with exactly ``op.dims``.
+
+        Under a row restriction (``eval_rows``), ops without the restricted dim, and ops that
+        couple rows (solves, running sums along it), are evaluated whole; the rest see slices.
+        """
+        r = self.restrict
+        if r is not None and (r[0] not in op.dims or _couples_rows(op, r[0])):
+            self.restrict = None
+            try:
+                out = self.eval(op)
+            finally:
+                self.restrict = r
+            return _slice(out, r) if r[0] in op.dims else out
         out = _EVAL[type(op)](self, op)
         if out.dims != op.dims:
             out = LArray(np.asarray(out.aligned(op.dims)), op.dims)
@@ -116,9 +243,42 @@ def _binary(ex: Executor, op: ir.Binary) -> LArray:
     return LArray(_full(v, op, ex), op.dims)
 
 
+def _couples_rows(op: ir.Op, dim: str) -> bool:
+    """Whether rows of ``op`` along ``dim`` depend on other rows (so it cannot be sliced)."""
+    if isinstance(op, (ir.LeontiefSolve, ir.LeontiefInverse)):
+        return True
+    return isinstance(op, ir.Scan) and op.along == dim
+
+
+def _slice(x: LArray, r: tuple[str, slice]) -> LArray:
+    axis = x.dims.index(r[0])
+    return LArray(x.values[(slice(None),) * axis + (r[1],)], x.dims)
+
+
+def _stored(ex: Executor, x: LArray) -> LArray:
+    """A stored array, sliced to the current row restriction."""
+    r = ex.restrict
+    return _slice(x, r) if r is not None and r[0] in x.dims else x
+
+
+def _rename(ex: Executor, op: ir.Rename) -> LArray:
+    mapping = dict(op.mapping)
+    r = ex.restrict
+    if r is None:
+        x = ex.eval(op.x)
+    else:
+        source = next((d for d in op.x.dims if mapping.get(d, d) == r[0]), None)
+        ex.restrict = (source, r[1]) if source is not None else None
+        try:
+            x = ex.eval(op.x)
+        finally:
+            ex.restrict = r
+    return LArray(x.values, tuple(mapping.get(d, d) for d in x.dims))
+
+
 def _full(v: Any, op: ir.Op, ex: Executor) -> np.ndarray:
     """Broadcast to the op's full shape (a scalar on one side must not shrink the result)."""
-    shape = tuple(len(ex.labels[d]) for d in op.dims)
+    shape = tuple(ex.size(d) for d in op.dims)
     arr = np.asarray(v)
     return arr if arr.shape == shape else np.broadcast_to(arr, shape)
 
@@ -169,7 +329,7 @@ def _leontief_inverse(ex: Executor, op: ir.LeontiefInverse) -> LArray:
 
 
 def _identity(ex: Executor, op: ir.Identity) -> LArray:
-    return LArray(np.eye(len(ex.labels[op.dims[0]])), op.dims)
+    return _stored(ex, LArray(np.eye(len(ex.labels[op.dims[0]])), op.dims))
 
 
 def _reduce(ex: Executor, op: ir.Reduce) -> LArray:
@@ -209,7 +369,7 @@ def _apply(ex: Executor, op: ir.Apply) -> LArray:
 
 def _stack(ex: Executor, op: ir.Stack) -> LArray:
     inner = op.dims[:-1]
-    shape = tuple(len(ex.labels[d]) for d in inner)
+    shape = tuple(ex.size(d) for d in inner)
     parts = [np.broadcast_to(ex.eval(p).aligned(inner), shape) for p in op.parts]
     return LArray(np.stack(parts, axis=-1), op.dims)
 
@@ -220,17 +380,15 @@ def _expand(ex: Executor, op: ir.Expand) -> LArray:
 
 
 _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
-    ir.Rename: lambda ex, op: (
-        lambda x: LArray(x.values, tuple(dict(op.mapping).get(d, d) for d in x.dims))
-    )(ex.eval(op.x)),
+    ir.Rename: _rename,
     ir.Identity: _identity,
     ir.LeontiefSolve: _leontief_solve,
     ir.LeontiefInverse: _leontief_inverse,
     ir.Expand: _expand,
     ir.Stack: _stack,
     ir.Const: lambda ex, op: LArray(np.asarray(op.value, dtype=float), ()),
-    ir.Ref: lambda ex, op: ex.values[op.qname],
-    ir.Load: lambda ex, op: ex.data[op.qname],
+    ir.Ref: lambda ex, op: _stored(ex, ex.values[op.qname]),
+    ir.Load: lambda ex, op: _stored(ex, ex.data[op.qname]),
     ir.Scale: lambda ex, op: (
         lambda x: LArray(x.values * op.factor if op.factor != 1.0 else x.values, x.dims)
     )(ex.eval(op.x)),

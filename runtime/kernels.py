@@ -8,6 +8,15 @@ import numpy as np
 
 Elementwise = Callable[..., np.ndarray]
 
+
+def safe_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a / b with 0 where b is 0, in one pass and one output array."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    out = np.zeros(np.broadcast_shapes(a.shape, b.shape))
+    np.divide(a, b, out=out, where=b != 0)
+    return out
+
+
 BINARY: dict[str, Elementwise] = {
     "+": np.add,
     "-": np.subtract,
@@ -37,6 +46,7 @@ APPLY: dict[str, Elementwise] = {
     "minimum": np.minimum,
     "maximum": np.maximum,
     "isfinite": np.isfinite,
+    "safe_divide": safe_divide,
 }
 
 REDUCE: dict[str, Callable[..., np.ndarray]] = {

@@ -1,19 +1,33 @@
 """Linear algebra for input-output models: factorise I - A once, solve for every right-hand side.
 
-The Leontief inverse is never formed for footprints. A dense LU (LAPACK getrf) is computed once
-per matrix and reused for every solve, plain or transposed; the inverse itself is produced only
-when a model names ``leontief(A)`` alone.
+The Leontief inverse is never formed for footprints. ``I - A`` is factorised once per matrix
+and the factors are reused for every solve, plain or transposed:
+
+- block-diagonal matrices (one region's technology, as in EEBT) get one small LU per block;
+- large matrices get a single-precision LU refined to double precision against the
+  double-precision matrix (mixed-precision iterative refinement), which halves both the time
+  and the memory of the factorisation;
+- small matrices get a double-precision LU.
+
+The inverse itself is produced only when a model names ``leontief(A)`` alone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.linalg as sla
 
 # Pivots below this, relative to the largest, mean I - A is singular to working precision.
 SINGULAR_RTOL = 1e-13
+# From this size on, factorise in single precision and refine (see the module docstring).
+MIXED_PRECISION_MIN = 1500
+REFINE_RTOL = 1e-14
+REFINE_MAX_STEPS = 8
+
+RowBlocks = Callable[[], Iterator[tuple[slice, np.ndarray]]]  # (rows, A[rows, :]) in float64
 
 
 class SingularSystem(ArithmeticError):
@@ -24,48 +38,138 @@ class SingularSystem(ArithmeticError):
         self.columns = columns
 
 
-@dataclass(frozen=True)
+@dataclass
 class Factors:
-    """The LU factors of I - A, with what is needed to reuse them."""
+    """The factors of I - A (stored transposed, see ``factorize``), with how to refine."""
 
-    lu: np.ndarray
-    piv: np.ndarray
     n: int
-    rcond: float
+    lu: list[np.ndarray]  # one LU per diagonal block (a single block when not block-diagonal)
+    piv: list[np.ndarray]
+    blocks: list[slice]
+    rows: RowBlocks | None = None  # A by rows, for residuals when the LU is single precision
+    refinement_steps: list[int] = field(default_factory=list)
+
+    @property
+    def mixed(self) -> bool:
+        """Whether the LU is single precision (and solves are refined)."""
+        return self.lu[0].dtype == np.float32
+
+
+def _lapack(
+    dtype: np.dtype,
+) -> tuple[Callable[..., tuple[np.ndarray, ...]], Callable[..., tuple[np.ndarray, int]]]:
+    if dtype == np.float32:
+        return sla.lapack.sgetrf, sla.lapack.sgetrs
+    return sla.lapack.dgetrf, sla.lapack.dgetrs
+
+
+def _check(lu: np.ndarray, offset: int) -> None:
+    diag = np.abs(np.diag(lu)).astype(float)
+    scale = float(diag.max()) if diag.size else 1.0
+    bad = np.flatnonzero(
+        diag <= SINGULAR_RTOL * max(scale, 1e-300) * (1e6 if lu.dtype == np.float32 else 1)
+    )
+    if bad.size:
+        raise SingularSystem("I - A is singular", [int(i) + offset for i in bad])
+
+
+def factorize_buffer(mt: np.ndarray, blocks: list[slice], rows: RowBlocks | None) -> Factors:
+    """Factorise I - A given ``mt`` = (I - A) laid out so that ``mt.T`` is Fortran-ordered.
+
+    ``mt`` is a C-ordered n x n buffer holding I - A row by row; its transpose is a Fortran
+    array, which LAPACK factorises in place with no copy. We therefore hold the LU of
+    (I - A)^T and swap ``trans`` when solving. ``blocks`` lists diagonal blocks when the
+    matrix is block-diagonal (only those parts of ``mt`` are used).
+
+    Raises:
+        SingularSystem: a zero or negligible pivot, naming the columns.
+    """
+    n = mt.shape[0]
+    getrf, _ = _lapack(mt.dtype)
+    check_rcond = mt.dtype == np.float64 and len(blocks) == 1
+    # The 1-norm of (I - A)^T, which dgecon needs, is the largest row sum of |I - A|.
+    norm = float(np.abs(mt).sum(axis=1).max()) if check_rcond and n else 1.0
+    lus, pivs = [], []
+    for b in blocks:
+        sub = mt[b, b] if len(blocks) > 1 else mt
+        ft = np.asfortranarray(sub.T) if len(blocks) > 1 else sub.T
+        lu, piv, info = getrf(ft, overwrite_a=True)
+        if info > 0:
+            raise SingularSystem("I - A is singular", [b.start + info - 1])
+        _check(lu, b.start)
+        lus.append(lu)
+        pivs.append(piv)
+    f = Factors(n, lus, pivs, blocks, rows if mt.dtype == np.float32 else None)
+    if check_rcond:
+        rcond, _ = sla.lapack.dgecon(lus[0], norm, norm="1")
+        if rcond < np.finfo(float).eps:
+            worst = [int(i) for i in np.argsort(np.abs(np.diag(lus[0])))[:3]]
+            raise SingularSystem(
+                f"I - A is ill-conditioned (reciprocal condition number {rcond:.2e})", worst
+            )
+    return f
 
 
 def factorize(a: np.ndarray) -> Factors:
-    """Factorise ``I - a`` (``a`` is n x n).
-
-    Raises:
-        SingularSystem: a zero (or negligible) pivot, or a reciprocal condition number so small
-            that solutions would be meaningless; names the columns responsible.
-    """
+    """Factorise I - ``a`` for a dense n x n ``a`` (kept intact)."""
     n = a.shape[0]
-    m = np.eye(n) - a
-    norm = float(np.abs(m).sum(axis=0).max()) if n else 0.0
-    lu, piv, info = sla.lapack.dgetrf(m)
-    diag = np.abs(np.diag(lu))
-    scale = float(diag.max()) if n else 1.0
-    bad = [int(i) for i in np.flatnonzero(diag <= SINGULAR_RTOL * max(scale, 1e-300))]
-    if info > 0 or bad:
-        cols = bad or [info - 1]
-        raise SingularSystem("I - A is singular", cols)
-    rcond, _ = sla.lapack.dgecon(lu, norm, norm="1")
-    if rcond < np.finfo(float).eps:
-        worst = [int(i) for i in np.argsort(diag)[:3]]
-        raise SingularSystem(
-            f"I - A is ill-conditioned (reciprocal condition number {rcond:.2e})", worst
-        )
-    return Factors(lu, piv, n, float(rcond))
+    m = np.negative(a, dtype=np.float32 if n >= MIXED_PRECISION_MIN else np.float64)
+    m.flat[:: n + 1] += 1.0
+
+    def rows() -> Iterator[tuple[slice, np.ndarray]]:
+        step = max(1, (1 << 24) // max(n, 1))
+        for i in range(0, n, step):
+            yield slice(i, min(n, i + step)), a[i : i + step]
+
+    return factorize_buffer(m, [slice(0, n)], rows)
+
+
+def _raw_solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
+    """One pass through the LU (in its own precision); rhs is n x k."""
+    out = np.empty(rhs.shape, dtype=np.float64)
+    _, getrs = _lapack(f.lu[0].dtype)
+    # The LU is of (I - A)^T, so a plain solve uses trans=1 and a transposed one trans=0.
+    trans = 0 if transposed else 1
+    for lu, piv, b in zip(f.lu, f.piv, f.blocks, strict=True):
+        part = np.asarray(rhs[b], dtype=lu.dtype, order="F")
+        x, info = getrs(lu, piv, part, trans=trans)
+        if info != 0:  # pragma: no cover - getrs only fails on malformed arguments
+            raise ArithmeticError(f"LAPACK getrs failed (info={info})")
+        out[b] = x
+    return out
+
+
+def _apply(f: Factors, v: np.ndarray, transposed: bool) -> np.ndarray:
+    """(I - A) v, or (I - A)^T v, from A's rows in double precision."""
+    assert f.rows is not None
+    out = v.copy()
+    if transposed:
+        for rows, a in f.rows():
+            out -= a.T @ v[rows]
+    else:
+        for rows, a in f.rows():
+            out[rows] -= a @ v
+    return out
 
 
 def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
-    """Solve (I - A) x = rhs, or x (I - A) = rhs (``transposed``) for row vectors given as columns."""
-    x, info = sla.lapack.dgetrs(f.lu, f.piv, rhs, trans=1 if transposed else 0)
-    if info != 0:  # pragma: no cover - dgetrs only fails on malformed arguments
-        raise ArithmeticError(f"LAPACK dgetrs failed (info={info})")
-    return np.asarray(x)
+    """Solve (I - A) x = rhs, or (I - A)^T x = rhs (``transposed``), for n x k ``rhs``."""
+    rhs = np.asarray(rhs, dtype=np.float64)
+    x = _raw_solve(f, rhs, transposed)
+    if not f.mixed or f.rows is None:
+        return x
+    scale = max(float(np.abs(rhs).max()), 1e-300)
+    for step in range(REFINE_MAX_STEPS):
+        r = rhs - _apply(f, x, transposed)
+        if float(np.abs(r).max()) <= REFINE_RTOL * scale:
+            f.refinement_steps.append(step)
+            return x
+        x += _raw_solve(f, r, transposed)
+    f.refinement_steps.append(REFINE_MAX_STEPS)
+    r = rhs - _apply(f, x, transposed)
+    if float(np.abs(r).max()) > 1e-10 * scale:
+        raise SingularSystem("I - A is too ill-conditioned for the solve to converge", [])
+    return x
 
 
 def inverse(f: Factors) -> np.ndarray:

@@ -99,7 +99,9 @@ def test_pymrio_test_mrio_matches_reference_outputs(tmp_path: Path) -> None:
     sectors = list(dict.fromkeys(cols.get_level_values(1)))
     _compare(run, ref, regions, sectors)
     for name in caps:
-        expected = pd.read_csv(out / f"emissions_{name}.csv", index_col=[0, 1], header=[0]).to_numpy()
+        expected = pd.read_csv(
+            out / f"emissions_{name}.csv", index_col=[0, 1], header=[0]
+        ).to_numpy()
         got = run[f"cap.{name}"].array.aligned(("stressor", "region"))
         np.testing.assert_allclose(got, expected, rtol=RTOL, err_msg=name)
 
@@ -162,3 +164,44 @@ def test_random_mrios_match_pymrio_calc_all(
         list(dict.fromkeys(cols.get_level_values(0))),
         list(dict.fromkeys(cols.get_level_values(1))),
     )
+
+
+def test_mixed_precision_and_block_solves_keep_1e9(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The single-precision LU with refinement (used for large tables) still agrees to 1e-9."""
+    from carbonc.runtime import linalg
+
+    monkeypatch.setattr(linalg, "MIXED_PRECISION_MIN", 8)
+    io = _random_mrio(5, 4, 6, 2, 2)
+    folder = tmp_path / "mrio"
+    io.save_all(folder)  # type: ignore[attr-defined]
+    io.calc_all()  # type: ignore[attr-defined]
+    ext = io.emissions  # type: ignore[attr-defined]
+    ref = {name: getattr(ext, name) for name in ACCOUNTS}
+    model = load(_model(tmp_path, folder))
+    run = model.run(outputs=[f"acc.{a}" for a in ACCOUNTS] + ["acc.eebt"])
+    cols = ref["D_cba"].columns
+    regions = list(dict.fromkeys(cols.get_level_values(0)))
+    sectors = list(dict.fromkeys(cols.get_level_values(1)))
+    _compare(run, ref, regions, sectors)
+    # EEBT by hand: each exporter's single-region multipliers times its gross bilateral exports.
+    z = io.Z.to_numpy()  # type: ignore[attr-defined]
+    y = io.Y.to_numpy()  # type: ignore[attr-defined]
+    f = ext.F.to_numpy()
+    nr, ns, nc = len(regions), len(sectors), y.shape[1] // len(regions)
+    x = z.sum(1) + y.sum(1)
+    expected = np.zeros((f.shape[0], nr, nr))
+    for r in range(nr):
+        rows = slice(r * ns, (r + 1) * ns)
+        a_rr = z[rows, rows] / x[rows][None, :]
+        m_dom = np.linalg.solve((np.eye(ns) - a_rr).T, (f[:, rows] / x[rows]).T).T
+        for r2 in range(nr):
+            if r2 == r:
+                continue
+            exports = z[rows, r2 * ns : (r2 + 1) * ns].sum(1) + y[
+                rows, r2 * nc : (r2 + 1) * nc
+            ].sum(1)
+            expected[:, r, r2] = m_dom @ exports
+    got = run["acc.eebt"].array.aligned(("stressor", "region", "region_to"))
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
