@@ -41,11 +41,14 @@ class Executor:
         self.data = data
         self.choices = choices
         self.values: dict[str, LArray] = {}
-        self.factors: dict[object, linalg.Factors] = {}
+        self.factors: dict[object, linalg.Factors | linalg.BlockJacobi] = {}
+        self.iterative: dict[object, bool] = {}  # per matrix: solve by block-Jacobi, not LU
         self.lazy: set[str] = set()  # matrices only ever solved against: never held in full
         self.restrict: tuple[str, slice] | None = None
 
-    def factors_for(self, a: ir.Op, rows: tuple[str, ...], cols: tuple[str, ...]) -> linalg.Factors:
+    def factors_for(
+        self, a: ir.Op, rows: tuple[str, ...], cols: tuple[str, ...]
+    ) -> linalg.Factors | linalg.BlockJacobi:
         """The factors of I - a, computed once per matrix and reused by every solve.
 
         A matrix defined only to be solved against (``A`` in ``leontief(A) @ y``) is never held
@@ -57,6 +60,12 @@ class Executor:
             return self.factors[key]
         n = _flat(self, rows)
         row_blocks = self._row_blocks(a, rows, cols, n)
+        if self.iterative.get(key, False) and len(rows) > 1:
+            try:
+                self.factors[key] = linalg.BlockJacobi.build(n, row_blocks)
+            except linalg.SingularSystem as exc:
+                raise SolveError(str(exc), a.span, self._column_labels(rows, exc.columns)) from None
+            return self.factors[key]
         dtype = np.float32 if n >= linalg.MIXED_PRECISION_MIN else np.float64
         buf = np.empty((n, n), dtype=dtype)
         diagonal: list[slice] = []
@@ -169,6 +178,30 @@ class Executor:
                 ops.extend((o, False) for o in ir.operands(op))
         return refs, refs - other
 
+    def _choose_solvers(self, need: set[str]) -> dict[object, bool]:
+        """Per matrix: iterate (few right-hand sides on a large system) or factorise once (many)."""
+        rhs: dict[object, int] = {}
+        size: dict[object, int] = {}
+        for q in need:
+            ops = [self.ir[q]]
+            while ops:
+                op = ops.pop()
+                ops.extend(ir.operands(op))
+                if isinstance(op, (ir.LeontiefSolve, ir.LeontiefInverse)):
+                    key: object = op.a.qname if isinstance(op.a, ir.Ref) else id(op.a)
+                    n = _flat(self, op.rows)
+                    size[key] = n
+                    k = (
+                        n
+                        if isinstance(op, ir.LeontiefInverse)
+                        else _flat(self, tuple(d for d in op.rhs.dims if d not in op.rows))
+                    )
+                    rhs[key] = rhs.get(key, 0) + k
+        return {
+            key: size[key] >= linalg.ITERATIVE_MIN_N and rhs[key] <= linalg.ITERATIVE_MAX_RHS
+            for key in rhs
+        }
+
     def run(self, roots: Iterable[str]) -> dict[str, LArray]:
         """Compute ``roots`` and everything they need.
 
@@ -187,6 +220,7 @@ class Executor:
                 readers[dep] += 1
             matrix_only -= refs - as_matrix
         self.lazy = matrix_only
+        self.iterative = self._choose_solvers(need)
 
         def release(q: str) -> None:
             # A lazy matrix reads its inputs whenever its rows are needed, so it hands its
@@ -307,23 +341,42 @@ def _flat(ex: Executor, dims: tuple[str, ...]) -> int:
 
 
 def _leontief_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
-    f = ex.factors_for(op.a, op.rows, op.cols)
+    n = _flat(ex, op.rows)
     rhs = ex.eval(op.rhs)
     others = tuple(d for d in rhs.dims if d not in op.rows)
     if op.transposed:
         # Row vectors s over (…, rows): solve (I - A)^T m = s, one column per row vector.
         order = (*others, *op.rows)
         s = np.ascontiguousarray(rhs.aligned(order))
-        m = linalg.solve(f, s.reshape(-1, f.n).T.copy(), transposed=True).T
+        m = _solve(ex, op, s.reshape(-1, n).T.copy(), transposed=True).T
         return LArray(m.reshape(s.shape), order)
     order = (*op.rows, *others)
     y = np.ascontiguousarray(rhs.aligned(order))
-    x = linalg.solve(f, y.reshape(f.n, -1), transposed=False)
+    x = _solve(ex, op, y.reshape(n, -1), transposed=False)
     return LArray(x.reshape(y.shape), order)
+
+
+def _solve(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> np.ndarray:
+    f = ex.factors_for(op.a, op.rows, op.cols)
+    if isinstance(f, linalg.BlockJacobi):
+        try:
+            return f.solve(rhs, transposed)
+        except linalg.SingularSystem:
+            # The blocks do not dominate this table: factorise it after all.
+            key: object = op.a.qname if isinstance(op.a, ir.Ref) else id(op.a)
+            ex.iterative[key] = False
+            ex.factors.pop(key, None)
+            f = ex.factors_for(op.a, op.rows, op.cols)
+    assert isinstance(f, linalg.Factors)
+    try:
+        return linalg.solve(f, rhs, transposed)
+    except linalg.SingularSystem as exc:
+        raise SolveError(str(exc), op.a.span, []) from None
 
 
 def _leontief_inverse(ex: Executor, op: ir.LeontiefInverse) -> LArray:
     f = ex.factors_for(op.a, op.rows, op.cols)
+    assert isinstance(f, linalg.Factors)  # the solver choice gives inverses an LU
     shape = tuple(len(ex.labels[d]) for d in (*op.rows, *op.cols))
     return LArray(linalg.inverse(f).reshape(shape), (*op.rows, *op.cols))
 

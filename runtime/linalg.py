@@ -176,3 +176,79 @@ def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
 def inverse(f: Factors) -> np.ndarray:
     """(I - A)^-1, as the solve against the identity (only for models that ask for L by name)."""
     return solve(f, np.eye(f.n), transposed=False)
+
+
+# --- iterative solves for large systems with few right-hand sides --------------------------
+
+ITERATIVE_MIN_N = 3000  # below this, a dense LU is as cheap as anything
+ITERATIVE_MAX_RHS = 32  # above this, one LU reused for every right-hand side wins
+JACOBI_RTOL = 1e-13
+JACOBI_MAX_SWEEPS = 300
+
+
+@dataclass
+class BlockJacobi:
+    """I - A split into its diagonal blocks D (one per region, factorised) and the rest O.
+
+    Solves iterate x <- (I - D)^-1 (b + O x) (or the transposed form). With the dominant
+    domestic blocks of real MRIO tables this converges in a few tens of sweeps, each costing
+    one sparse product with O: far cheaper than a dense LU when only a few right-hand sides
+    are needed (footprints: one per stressor).
+    """
+
+    n: int
+    blocks: list[slice]
+    lus: list[tuple[np.ndarray, np.ndarray]]
+    off: object  # scipy.sparse.csr_matrix of O
+    sweeps: list[int] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, n: int, rows: RowBlocks) -> BlockJacobi:
+        """Read A block-row by block-row: factorise I - A_rr, keep the rest sparse."""
+        import scipy.sparse as sp
+
+        blocks: list[slice] = []
+        lus: list[tuple[np.ndarray, np.ndarray]] = []
+        parts = []
+        for sl, chunk in rows():
+            block = np.eye(sl.stop - sl.start) - chunk[:, sl]
+            lu, piv, info = sla.lapack.dgetrf(block)
+            if info > 0:
+                raise SingularSystem("I - A is singular", [sl.start + info - 1])
+            _check(lu, sl.start)
+            blocks.append(sl)
+            lus.append((lu, piv))
+            rest = chunk.copy()
+            rest[:, sl] = 0.0
+            parts.append(sp.csr_matrix(rest))
+        return cls(n, blocks, lus, sp.vstack(parts, format="csr"))
+
+    def _block_solve(self, b: np.ndarray, transposed: bool) -> np.ndarray:
+        out = np.empty_like(b)
+        for (lu, piv), sl in zip(self.lus, self.blocks, strict=True):
+            x, _ = sla.lapack.dgetrs(lu, piv, b[sl], trans=1 if transposed else 0)
+            out[sl] = x
+        return out
+
+    def solve(self, rhs: np.ndarray, transposed: bool) -> np.ndarray:
+        """Solve (I - A) x = rhs or (I - A)^T x = rhs for n x k ``rhs``.
+
+        Raises:
+            SingularSystem: the iteration does not converge (the blocks do not dominate).
+        """
+        rhs = np.asarray(rhs, dtype=np.float64)
+        off = self.off.T.tocsr() if transposed else self.off  # type: ignore[attr-defined]
+        x = self._block_solve(rhs, transposed)
+        previous = np.inf
+        for sweep in range(1, JACOBI_MAX_SWEEPS + 1):
+            new = self._block_solve(rhs + off @ x, transposed)
+            change = float(np.abs(new - x).max())
+            x = new
+            scale = max(float(np.abs(x).max()), 1e-300)
+            if change <= JACOBI_RTOL * scale:
+                self.sweeps.append(sweep)
+                return x
+            if sweep > 5 and change > 0.999 * previous:
+                break
+            previous = change
+        raise SingularSystem("the block-Jacobi iteration on I - A does not converge", [])

@@ -205,3 +205,19 @@ def test_mixed_precision_and_block_solves_keep_1e9(
             expected[:, r, r2] = m_dom @ exports
     got = run["acc.eebt"].array.aligned(("stressor", "region", "region_to"))
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
+
+
+def test_block_jacobi_footprints_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The iterative path (large table, few right-hand sides) gives pymrio's footprints to 1e-9."""
+    from carbonc.runtime import linalg
+
+    monkeypatch.setattr(linalg, "ITERATIVE_MIN_N", 8)
+    io = _random_mrio(6, 5, 6, 3, 2)
+    folder = tmp_path / "mrio"
+    io.save_all(folder)  # type: ignore[attr-defined]
+    io.calc_all()  # type: ignore[attr-defined]
+    expected = io.emissions.D_cba_reg.to_numpy()  # type: ignore[attr-defined]
+    run = load(_model(tmp_path, folder)).run(outputs=["acc.D_cba_reg"])
+    np.testing.assert_allclose(
+        run["acc.D_cba_reg"].array.aligned(("stressor", "region")), expected, rtol=1e-9
+    )
