@@ -225,11 +225,18 @@ class Model:
         names = self._output_names(outputs)
         labels = {d: dim.index for d, dim in self.dims.items()}
         ex = Executor(self.checked.ir, self.checked.order, labels, loaded.arrays, choices)
+        # The model's own assertions always run. An imported method's assertions guard that
+        # method's results: they run when what they read is computed for this run anyway, and
+        # are recorded as skipped otherwise (a footprint-only run need not solve for outputs
+        # it never reports just to check them).
         roots = set(names)
         for a in self.checked.asserts:
-            for op in (a.cond, a.left, a.right):
-                if op is not None:
-                    roots |= ir.references(op)
+            if not a.imported:
+                roots |= a.reads
+        computed = ex.needed(roots)
+        active = [a for a in self.checked.asserts if not a.imported or a.reads <= computed]
+        for a in active:
+            roots |= a.reads  # kept alive until the assertions have run
         try:
             values = ex.run(roots)
         except SolveError as exc:
@@ -276,7 +283,7 @@ class Model:
                 if d.is_override
             ],
         )
-        outcomes, failures = self._asserts(ex, coords)
+        outcomes, failures = self._asserts(ex, coords, active)
         results = Results(out, prov, outcomes)
         if failures and check_asserts:
             raise AssertionFailed(failures, results)
@@ -309,11 +316,21 @@ class Model:
         return names
 
     def _asserts(
-        self, ex: Executor, coords: Mapping[str, tuple[str, ...]]
+        self, ex: Executor, coords: Mapping[str, tuple[str, ...]], active: list[CheckedAssert]
     ) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
         outcomes: list[dict[str, Any]] = []
         failures: list[Diagnostic] = []
         for a in self.checked.asserts:
+            if a not in active:
+                outcomes.append(
+                    {
+                        "assert": a.text,
+                        "at": self._where(a.span),
+                        "passed": None,
+                        "skipped": "reads results this run does not compute",
+                    }
+                )
+                continue
             ok, detail = _evaluate_assert(ex, a, coords)
             outcomes.append(
                 {

@@ -50,6 +50,16 @@ class CheckedAssert:
     right: ir.Op | None = None
     tolerance: float = 0.0
     relative: bool = True
+    imported: bool = False  # declared in an imported method, not in the model being run
+
+    @property
+    def reads(self) -> set[str]:
+        """The definitions the assertion reads."""
+        out: set[str] = set()
+        for op in (self.cond, self.left, self.right):
+            if op is not None:
+                out |= ir.references(op)
+        return out
 
 
 @dataclass
@@ -1018,11 +1028,22 @@ class Checker:
             if tol < 0:
                 self.diags.error("E0410", "a tolerance cannot be negative", expr.span)
                 return None
-            return CheckedAssert(a.qname, src, a.span, a.message, None, left, right, tol, relative)
+            return CheckedAssert(
+                a.qname,
+                src,
+                a.span,
+                a.message,
+                None,
+                left,
+                right,
+                tol,
+                relative,
+                bool(a.scope.prefix),
+            )
         cond = lw.condition(expr)
         if cond is None:
             return None
-        return CheckedAssert(a.qname, src, a.span, a.message, cond)
+        return CheckedAssert(a.qname, src, a.span, a.message, cond, imported=bool(a.scope.prefix))
 
     def outputs(self) -> list[str]:
         root = self.program.root

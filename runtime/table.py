@@ -51,5 +51,12 @@ def render_results(results: Results) -> str:
     parts = [render_result(r) for r in results.outputs.values()]
     if results.asserts:
         n = sum(1 for a in results.asserts if a["passed"])
-        parts.append(f"{n} of {len(results.asserts)} assertions hold")
+        skipped = sum(1 for a in results.asserts if a["passed"] is None)
+        ran = len(results.asserts) - skipped
+        note = (
+            f" ({skipped} of an imported method's skipped: they check results not computed)"
+            if skipped
+            else ""
+        )
+        parts.append(f"{n} of {ran} assertions hold{note}")
     return "\n\n".join(parts)
