@@ -158,7 +158,6 @@ class Model:
         """
         from carbonc.runtime.data import load_all
         from carbonc.runtime.larray import LArray
-        from carbonc.runtime.provenance import sha256_array
 
         targets = self.data_targets(data)
         given = self.data_targets({k: "" for k in arrays or {}})
@@ -180,7 +179,7 @@ class Model:
                 )
                 continue
             loaded.arrays[q] = LArray(arr, op.dims)
-            loaded.files[f"<array {key}>"] = sha256_array(arr)
+            loaded.hash_later(f"<array {key}>", arr)
         if diags.has_errors:
             raise CarbonError(sorted_diagnostics(diags.items))
         return loaded
@@ -274,7 +273,7 @@ class Model:
             },
             data_files={
                 p if p.startswith("<") else display_path(p, base): h
-                for p, h in loaded.files.items()
+                for p, h in loaded.hashes().items()
             },
             choices=choices,
             overrides=[

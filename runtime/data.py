@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -15,16 +16,31 @@ from carbonc.dsl.diagnostics import Diagnostics
 from carbonc.dsl.schema import DataSpec, ParameterSpec
 
 from .larray import LArray
-from .provenance import sha256_file
+from .provenance import sha256_array, sha256_file
 from .readers import Axis, DataError, inline_array, read_long, read_wide
 
 
 @dataclass
 class Loaded:
-    """Arrays by qualified name, and the SHA-256 of every file read."""
+    """Arrays by qualified name, and the SHA-256 of every file read.
+
+    Hashes of large in-memory arrays are computed on a worker thread while the model runs
+    (hashlib releases the GIL); ``hashes()`` waits for them.
+    """
 
     arrays: dict[str, LArray] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
+    pending: dict[str, Future[str]] = field(default_factory=dict)
+
+    def hash_later(self, key: str, values: np.ndarray) -> None:
+        """Start hashing ``values`` in the background under ``key``."""
+        pool = ThreadPoolExecutor(max_workers=1)
+        self.pending[key] = pool.submit(sha256_array, values)
+        pool.shutdown(wait=False)
+
+    def hashes(self) -> dict[str, str]:
+        """Every data hash, waiting for background ones."""
+        return {**self.files, **{k: f.result() for k, f in self.pending.items()}}
 
 
 def axes_for(dims: tuple[str, ...], coords: Mapping[str, Dimension]) -> list[Axis]:

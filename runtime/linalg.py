@@ -204,24 +204,29 @@ class BlockJacobi:
 
     @classmethod
     def build(cls, n: int, rows: RowBlocks) -> BlockJacobi:
-        """Read A block-row by block-row: factorise I - A_rr, keep the rest sparse."""
+        """Read A block-row by block-row: factorise I - A_rr, keep the rest as CSR arrays."""
         import scipy.sparse as sp
 
         blocks: list[slice] = []
         lus: list[tuple[np.ndarray, np.ndarray]] = []
-        parts = []
+        data, indices, counts = [], [], []
         for sl, chunk in rows():
             block = np.eye(sl.stop - sl.start) - chunk[:, sl]
-            lu, piv, info = sla.lapack.dgetrf(block)
+            lu, piv, info = sla.lapack.dgetrf(block, overwrite_a=True)
             if info > 0:
                 raise SingularSystem("I - A is singular", [sl.start + info - 1])
             _check(lu, sl.start)
             blocks.append(sl)
             lus.append((lu, piv))
-            rest = chunk.copy()
-            rest[:, sl] = 0.0
-            parts.append(sp.csr_matrix(rest))
-        return cls(n, blocks, lus, sp.vstack(parts, format="csr"))
+            r, c = np.nonzero(chunk)
+            keep = (c < sl.start) | (c >= sl.stop)  # the trade (off-diagonal) part only
+            r, c = r[keep], c[keep]
+            data.append(chunk[r, c])
+            indices.append(c.astype(np.int32))
+            counts.append(np.bincount(r, minlength=sl.stop - sl.start))
+        indptr = np.concatenate([[0], np.cumsum(np.concatenate(counts))]).astype(np.int64)
+        off = sp.csr_matrix((np.concatenate(data), np.concatenate(indices), indptr), shape=(n, n))
+        return cls(n, blocks, lus, off)
 
     def _block_solve(self, b: np.ndarray, transposed: bool) -> np.ndarray:
         out = np.empty_like(b)
@@ -237,7 +242,7 @@ class BlockJacobi:
             SingularSystem: the iteration does not converge (the blocks do not dominate).
         """
         rhs = np.asarray(rhs, dtype=np.float64)
-        off = self.off.T.tocsr() if transposed else self.off  # type: ignore[attr-defined]
+        off = self.off.T if transposed else self.off  # type: ignore[attr-defined]
         x = self._block_solve(rhs, transposed)
         previous = np.inf
         for sweep in range(1, JACOBI_MAX_SWEEPS + 1):
