@@ -25,6 +25,7 @@ SINGULAR_RTOL = 1e-13
 # From this size on, factorise in single precision and refine (see the module docstring).
 MIXED_PRECISION_MIN = 1500
 CORRECTION_RTOL = 1e-6
+SOLVE_BATCH = 128  # right-hand sides solved (and refined) together
 REFINE_MAX_STEPS = 8
 
 RowBlocks = Callable[[], Iterator[tuple[slice, np.ndarray]]]  # (rows, A[rows, :]) in float64
@@ -161,6 +162,12 @@ def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
     under the 1e-9 the accounts need, so we stop without computing another residual.
     """
     rhs = np.asarray(rhs, dtype=np.float64)
+    if rhs.ndim == 2 and rhs.shape[1] > SOLVE_BATCH:
+        # Batches of right-hand sides keep the solve's temporaries small (one batch wide).
+        out = np.empty_like(rhs)
+        for j in range(0, rhs.shape[1], SOLVE_BATCH):
+            out[:, j : j + SOLVE_BATCH] = solve(f, rhs[:, j : j + SOLVE_BATCH], transposed)
+        return out
     x = _raw_solve(f, rhs, transposed)
     if not f.mixed or f.rows is None:
         return x
