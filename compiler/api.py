@@ -352,6 +352,13 @@ class Model:
 def _evaluate_assert(
     ex: Executor, a: CheckedAssert, coords: Mapping[str, tuple[str, ...]]
 ) -> tuple[bool, str]:
+    with np.errstate(invalid="ignore", over="ignore"):
+        return _check_assert(ex, a, coords)
+
+
+def _check_assert(
+    ex: Executor, a: CheckedAssert, coords: Mapping[str, tuple[str, ...]]
+) -> tuple[bool, str]:
     if a.cond is not None:
         c = ex.eval(a.cond)
         bad = ~np.asarray(c.values, dtype=bool)

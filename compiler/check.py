@@ -7,6 +7,7 @@ definition that fails poisons its users silently: one mistake gives one message,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 
@@ -32,6 +33,7 @@ from .units import (
 )
 
 DEFAULT_RTOL = 1e-9
+MAX_ELEMENTS = 600_000_000  # one array of 4.5 GiB; EXIOBASE's Z is 96 million
 ANY_UNIT = "any"
 _ARITH = {"+", "-", "*", "/", "^", "@"}
 _COMPARE = {"==", "!=", "<", "<=", ">", ">="}
@@ -302,6 +304,18 @@ class Lowerer:
             return None
         return b if factor == 1.0 else ir.Scale(b.dims, a.unit, b.span, False, b, factor)
 
+    def combine(
+        self, fn: Any, a: ir.Op, b: ir.Op, node: ast.Node
+    ) -> tuple[object, float] | None:
+        """The unit (and scale) of multiplying or dividing ``a`` and ``b``, or an error."""
+        try:
+            result: tuple[object, float] = fn(a.unit, b.unit)
+        except UnitError as exc:
+            self.diags.error("E0501", str(exc), node.span,
+                             help="offset units such as degC cannot be multiplied; use K")
+            return None
+        return result
+
     def zero_as(self, a: ir.Op, b: ir.Op) -> ir.Op:
         """A bare literal ``0`` takes the unit of the other operand (zero is zero in any unit)."""
         if _is_zero_literal(a) and not _is_zero_literal(b):
@@ -472,7 +486,10 @@ class Lowerer:
                 b2,
             )
         if op in ("*", "/"):
-            unit, factor = (multiply if op == "*" else divide)(a.unit, b.unit)
+            combined = self.combine(multiply if op == "*" else divide, a, b, node)
+            if combined is None:
+                return None
+            unit, factor = combined
             out: ir.Op = ir.Binary(self.broadcast(a, b), unit, node.span, False, op, a, b)
             return out if factor == 1.0 else ir.Scale(out.dims, unit, node.span, False, out, factor)
         if op == "^":
@@ -583,7 +600,10 @@ class Lowerer:
                 help="use `transpose(x)` to turn one operand's dims into their duals first",
             )
             return None
-        unit, factor = multiply(a.unit, b.unit)
+        combined = self.combine(multiply, a, b, node)
+        if combined is None:
+            return None
+        unit, factor = combined
         out: ir.Op = ir.Contract(tuple(final), unit, node.span, False, a, b, tuple(pairs), renames)
         return out if factor == 1.0 else ir.Scale(out.dims, unit, node.span, False, out, factor)
 
@@ -601,7 +621,12 @@ class Lowerer:
                 help="write the exponent as a number, e.g. `x ^ 2`",
             )
             return None
-        return ir.Binary(a.dims, power(a.unit, b.value), node.span, False, "^", a, b)
+        try:
+            unit = power(a.unit, b.value)
+        except UnitError as exc:
+            self.diags.error("E0505", str(exc), node.span, help="use a plain number or a smaller power")
+            return None
+        return ir.Binary(a.dims, unit, node.span, False, "^", a, b)
 
     def select(self, node: ast.Select) -> ir.Op | None:
         x = self.lower(node.target)
@@ -754,7 +779,10 @@ def _dims(dims: tuple[str, ...]) -> str:
 
 def _mismatch_help(a: object, b: object) -> str:
     """Why two units cannot meet, and the factor that would convert one into the other."""
-    unit, _ = divide(a, b)
+    try:
+        unit, _ = divide(a, b)
+    except UnitError:
+        return f"{fmt(a)} and {fmt(b)} measure different things"
     return (
         f"{fmt(a)} is {describe_dimension(a)} and {fmt(b)} is {describe_dimension(b)}; "
         f"multiply the {fmt(b)} side by a factor in {fmt(unit)} to convert it"
@@ -874,10 +902,32 @@ class Checker:
 
     def define(self, d: Definition) -> None:
         op = self.lower_definition(d)
+        if op is not None and not self.fits(op):
+            op = None
         if op is None:
             self.failed.add(d.qname)
         else:
             self.ir[d.qname] = op
+
+    def fits(self, root: ir.Op) -> bool:
+        """Whether every array the definition computes stays under ``MAX_ELEMENTS``."""
+        stack = [root]
+        while stack:
+            op = stack.pop()
+            n = 1
+            for dim in op.dims:
+                n *= len(self.dims[dim].labels)
+            if n > MAX_ELEMENTS:
+                self.diags.error(
+                    "E0412",
+                    f"this would compute an array of {n:,} values over {_dims(op.dims)} "
+                    f"({n * 8 / 2**30:,.0f} GiB)",
+                    op.span,
+                    help="reduce over a dimension first (e.g. `sum(x, over=d)`), or select labels",
+                )
+                return False
+            stack.extend(ir.operands(op))
+        return True
 
     def lower_definition(self, d: Definition) -> ir.Op | None:
         if d.expr is None:

@@ -14,7 +14,7 @@ from carbonc.dsl import ast
 from carbonc.dsl.diagnostics import did_you_mean
 
 from . import ir
-from .units import DIMENSIONLESS, divide, fmt, power
+from .units import DIMENSIONLESS, UnitError, divide, fmt, power
 
 if TYPE_CHECKING:
     from .check import Lowerer
@@ -191,7 +191,10 @@ def _safe_divide(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     a, b = lw.number(call.args[0]), lw.number(call.args[1])
     if a is None or b is None:
         return None
-    unit, factor = divide(a.unit, b.unit)
+    combined = lw.combine(divide, a, b, call)
+    if combined is None:
+        return None
+    unit, factor = combined
     out: ir.Op = ir.Apply(lw.broadcast(a, b), unit, call.span, False, "safe_divide", (a, b))
     return out if factor == 1.0 else ir.Scale(out.dims, unit, call.span, False, out, factor)
 
@@ -247,7 +250,11 @@ def _unary(fn: str, needs_dimensionless: bool) -> Callable[[Lowerer, ast.Call], 
                 return None
             unit = DIMENSIONLESS
         elif fn == "sqrt":
-            unit = power(x.unit, 0.5)
+            try:
+                unit = power(x.unit, 0.5)
+            except UnitError as exc:
+                lw.diags.error("E0505", str(exc), call.span)
+                return None
         return ir.Apply(x.dims, unit, call.span, False, fn, (x,))
 
     return lower

@@ -64,14 +64,12 @@ def parse_unit(text: str | None) -> Unit:
         raise UnitError(
             f"unknown unit `{exc.unit_names if isinstance(exc.unit_names, str) else exc.unit_names[0]}` in `{text}`"
         ) from None
-    except (
-        pint.errors.DefinitionSyntaxError,
-        AttributeError,
-        TypeError,
-        ValueError,
-        AssertionError,
-    ):
+    except Exception:  # pint raises many kinds (tokenize, arithmetic, overflow) on bad input
         raise UnitError(f"`{text}` is not a valid unit expression") from None
+    try:
+        _clean(1.0 * parsed)  # offset units (degC) and absurd powers fail here, not later
+    except Exception:
+        raise UnitError(f"`{text}` cannot be used in arithmetic (offset or out-of-range unit)") from None
     return parsed
 
 
@@ -93,19 +91,30 @@ def _clean(q: Any) -> tuple[Unit, float]:
 @lru_cache(maxsize=16384)
 def multiply(a: Unit, b: Unit) -> tuple[Unit, float]:
     """The unit of ``a * b`` and the scale factor the values need."""
-    return _clean(1.0 * a * b)
+    try:
+        return _clean(1.0 * a * b)
+    except Exception:
+        raise UnitError(f"cannot combine {fmt(a)} and {fmt(b)}") from None
 
 
 @lru_cache(maxsize=16384)
 def divide(a: Unit, b: Unit) -> tuple[Unit, float]:
     """The unit of ``a / b`` and the scale factor the values need."""
-    return _clean(1.0 * a / b)
+    try:
+        return _clean(1.0 * a / b)
+    except Exception:
+        raise UnitError(f"cannot combine {fmt(a)} and {fmt(b)}") from None
 
 
 @lru_cache(maxsize=16384)
 def power(a: Unit, exponent: float) -> Unit:
     """The unit of ``a ** exponent``."""
-    return a**exponent
+    try:
+        out = a**exponent
+        _clean(1.0 * out)
+    except Exception:
+        raise UnitError(f"cannot raise {fmt(a)} to the power {exponent:g}") from None
+    return out
 
 
 @lru_cache(maxsize=16384)
@@ -119,7 +128,7 @@ def conversion(source: Unit, target: Unit) -> float:
         return 1.0
     try:
         return float((1.0 * source).to(target).magnitude)
-    except pint.errors.DimensionalityError:
+    except Exception:
         raise UnitError(f"cannot convert {fmt(source)} to {fmt(target)}") from None
 
 

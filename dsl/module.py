@@ -7,6 +7,7 @@ carrying its span. Resolving imports and names is the compiler's job.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import re
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +124,42 @@ def load_module(path: str | Path, diags: Diagnostics, text: str | None = None) -
         )
         return None
     module = Module(file, text, spec, root)
+    _check_names(module, diags)
     _parse_formulas(module, root, diags)
     return module
+
+
+_IDENT = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+RESERVED = frozenset({"in", "within", "and", "or", "not", "match", "super", "choice"})
+_NAMED = ("import", "inputs", "dimensions", "data", "parameters", "choices", "rules")
+
+
+def _check_names(module: Module, diags: Diagnostics) -> None:
+    """Every name a formula, a file or an output can refer to must be a plain identifier."""
+    for section in _NAMED:
+        node = module.root.get(section)
+        if node is None or node.kind != "map":
+            continue
+        for name in node.value:
+            _check_name(name, node.key_spans.get(name, node.span), section, diags)
+    for section in ("override",):
+        node = module.root.get(section)
+        for name in node.value if node is not None and node.kind == "map" else ():
+            for part in name.split("."):
+                _check_name(part, node.key_spans.get(name, node.span), section, diags)  # type: ignore[union-attr]
+    outputs = module.root.get("outputs")
+    for i, item in enumerate(outputs.value if outputs is not None and outputs.kind == "seq" else []):
+        for part in str(item.value).split("."):
+            _check_name(part, item.span, "outputs", diags)
+
+
+def _check_name(name: str, span: Span, section: str, diags: Diagnostics) -> None:
+    if _IDENT.match(name) and name not in RESERVED:
+        return
+    why = "is a reserved word" if name in RESERVED else "is not a valid name"
+    diags.error("E0105", f"`{name}` in `{section}` {why}", span,
+                help="names start with a letter and hold only letters, digits and `_`"
+                + (f"; rename it, e.g. `{name}_`" if name in RESERVED else ""))
 
 
 def _formula_nodes(root: YNode) -> list[tuple[tuple[str, ...], YNode]]:

@@ -19,6 +19,11 @@ from .span import Span
 
 SpanMap = Callable[[int, int], Span]
 
+# Limits that keep every later stage (recursive lowering and evaluation) far from Python's
+# recursion limit; no hand-written formula comes near them.
+MAX_DEPTH = 200
+MAX_FORMULA = 20_000
+
 # Words that signal an attempt to run Python; refused before parsing with a specific message.
 _PYTHONISH = re.compile(
     r"__|\bimport\b|\blambda\b|\bexec\s*\(|\beval\s*\(|\bopen\s*\(|\bgetattr\s*\("
@@ -122,13 +127,13 @@ class _Build(Transformer[Token, Any]):
 
         def prefix(ops: list[Token], node: ast.Node) -> ast.Node:
             # `-x^2` is -(x^2) and `not a == b` is not (a == b): a prefix operator takes the
-            # operators that bind at least as tightly as itself.
-            inner = prefix(ops[1:], node) if len(ops) > 1 else node
-            op = str(ops[0])
-            operand = climb(_PREFIX[op], inner)
-            if op == "+":
-                return operand
-            return ast.Unary(_join(self._tok(ops[0]), operand.span), op, operand)
+            # operators that bind at least as tightly as itself. Innermost first, iteratively.
+            for tok in reversed(ops):
+                op = str(tok)
+                node = climb(_PREFIX[op], node)
+                if op != "+":
+                    node = ast.Unary(_join(self._tok(tok), node.span), op, node)
+            return node
 
         def climb(min_prec: int, lhs: ast.Node) -> ast.Node:
             nonlocal pos
@@ -137,9 +142,9 @@ class _Build(Transformer[Token, Any]):
                 prec = _BINARY[tok]
                 if prec < min_prec:
                     break
-                rhs = finish(items[pos + 1])
-                pos += 2
-                rhs = climb(prec if tok in _RIGHT else prec + 1, rhs)
+                operand = items[pos + 1]
+                pos += 2  # consume the operator before the operand's own prefix climbs
+                rhs = climb(prec if tok in _RIGHT else prec + 1, finish(operand))
                 lhs = ast.Binary(_join(lhs.span, rhs.span), "^" if tok == "**" else tok, lhs, rhs)
             return lhs
 
@@ -241,6 +246,10 @@ def parse_formula(text: str, span_of: SpanMap, diags: Diagnostics) -> ast.Node |
             "E0201", "empty formula", span_of(0, 1), help="write an expression, e.g. `a * b`"
         )
         return None
+    if len(text) > MAX_FORMULA:
+        diags.error("E0201", f"formula is longer than {MAX_FORMULA} characters", span_of(0, 1),
+                    help="split it into several rules")
+        return None
     parser, build = _parser()
     with _LOCK:  # the transformer holds this formula's span map while it parses
         build.span_of = span_of
@@ -250,7 +259,25 @@ def parse_formula(text: str, span_of: SpanMap, diags: Diagnostics) -> ast.Node |
         except UnexpectedInput as exc:
             _syntax_error(text, exc, span_of, diags)
             return None
+        except RecursionError:
+            node = None
+    if node is None or _depth(node) > MAX_DEPTH:
+        diags.error("E0201", f"formula is nested more than {MAX_DEPTH} levels deep", span_of(0, 1),
+                    help="split it into several rules, each a step of the calculation")
+        return None
     return node
+
+
+def _depth(node: ast.Node) -> int:
+    deepest = 0
+    stack = [(node, 1)]
+    while stack:
+        n, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > MAX_DEPTH:
+            break
+        stack.extend((c, d + 1) for c in ast.children(n))
+    return deepest
 
 
 def _syntax_error(text: str, exc: UnexpectedInput, span_of: SpanMap, diags: Diagnostics) -> None:

@@ -118,7 +118,9 @@ def _scalar(value: str, style: str | None) -> Any:
     if _BOOL_FALSE.match(value):
         return False
     if _INT.match(value):
-        return int(value.replace("_", ""))
+        digits = value.replace("_", "")
+        # Beyond 18 digits an integer is not exact in a float anyway; keep it a float (or inf).
+        return int(digits) if len(digits) <= 18 else float(digits)
     if _INT_HEX.match(value):
         return int(value, 16)
     if _FLOAT.match(value):
@@ -255,6 +257,10 @@ def load_yaml(text: str, file: str, diags: Diagnostics) -> YNode | None:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        if "nesting depth" in problem:
+            diags.error("E0004", f"document is nested more than {MAX_DEPTH} levels deep",
+                        Span.point(file, line, col), help="flatten the structure")
+            return None
         diags.error(
             "E0001",
             f"YAML syntax error: {problem}",
@@ -265,6 +271,9 @@ def load_yaml(text: str, file: str, diags: Diagnostics) -> YNode | None:
     except yaml.YAMLError as exc:
         diags.error("E0001", f"YAML syntax error: {exc}", Span.point(file, 1, 1))
         return None
+    if root is None:
+        diags.error("E0004", "the file is empty", Span.point(file, 1, 1),
+                    help="a model starts with `carbon: 1` and `model: <name>`")
     return root
 
 

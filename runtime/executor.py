@@ -63,20 +63,19 @@ class Executor:
         if self.iterative.get(key, False) and len(rows) > 1:
             try:
                 self.factors[key] = linalg.BlockJacobi.build(n, row_blocks)
+                return self.factors[key]
+            except linalg.NotSparse:
+                self.iterative[key] = False  # factorise below instead
             except linalg.SingularSystem as exc:
                 raise SolveError(str(exc), a.span, self._column_labels(rows, exc.columns)) from None
-            return self.factors[key]
         dtype = np.float32 if n >= linalg.MIXED_PRECISION_MIN else np.float64
         buf = np.empty((n, n), dtype=dtype)
         diagonal: list[slice] = []
         block_diagonal = len(rows) > 1
         for sl, chunk in row_blocks():
             np.negative(chunk, out=buf[sl])
-            if block_diagonal:
-                off = np.abs(chunk[:, : sl.start]).max(initial=0.0) + np.abs(
-                    chunk[:, sl.stop :]
-                ).max(initial=0.0)
-                block_diagonal = off == 0.0
+            if block_diagonal:  # (any() scans without a temporary copy)
+                block_diagonal = not (chunk[:, : sl.start].any() or chunk[:, sl.stop :].any())
             diagonal.append(sl)
         buf.flat[:: n + 1] += 1.0
         blocks = diagonal if block_diagonal else [slice(0, n)]
@@ -344,19 +343,28 @@ def _leontief_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
     n = _flat(ex, op.rows)
     rhs = ex.eval(op.rhs)
     others = tuple(d for d in rhs.dims if d not in op.rows)
+    # One contiguous copy of the right-hand sides, solved in place (the evaluated operand is
+    # dropped first): a large solve holds the factors plus this one array and small batches.
     if op.transposed:
         # Row vectors s over (…, rows): solve (I - A)^T m = s, one column per row vector.
         order = (*others, *op.rows)
-        s = np.ascontiguousarray(rhs.aligned(order))
-        m = _solve(ex, op, s.reshape(-1, n).T.copy(), transposed=True).T
-        return LArray(m.reshape(s.shape), order)
+        s = np.array(rhs.aligned(order), dtype=np.float64, order="C")
+        del rhs
+        _solve(ex, op, s.reshape(-1, n).T, transposed=True)
+        return LArray(s, order)
     order = (*op.rows, *others)
-    y = np.ascontiguousarray(rhs.aligned(order))
-    x = _solve(ex, op, y.reshape(n, -1), transposed=False)
-    return LArray(x.reshape(y.shape), order)
+    y = np.array(rhs.aligned(order), dtype=np.float64, order="C")
+    del rhs
+    _solve(ex, op, y.reshape(n, -1), transposed=False)
+    return LArray(y, order)
 
 
-def _solve(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> np.ndarray:
+def _solve(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> None:
+    """Overwrite ``rhs`` (n x k) with the solution."""
+    rhs[...] = _solution(ex, op, rhs, transposed)
+
+
+def _solution(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> np.ndarray:
     f = ex.factors_for(op.a, op.rows, op.cols)
     if isinstance(f, linalg.BlockJacobi):
         try:

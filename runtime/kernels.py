@@ -10,8 +10,17 @@ Elementwise = Callable[..., np.ndarray]
 
 
 def safe_divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a / b with 0 where b is 0, in one pass and one output array."""
+    """a / b with 0 where b is 0, in one pass and one output array.
+
+    When the divisor is much smaller than the dividend (a matrix over a vector of outputs),
+    its reciprocal is taken once and the big array is multiplied, which is faster than a
+    masked division over every element.
+    """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if b.size * 4 <= a.size:
+        inv = np.zeros(b.shape)
+        np.divide(1.0, b, out=inv, where=b != 0)
+        return np.multiply(a, inv)
     out = np.zeros(np.broadcast_shapes(a.shape, b.shape))
     np.divide(a, b, out=out, where=b != 0)
     return out

@@ -25,7 +25,7 @@ SINGULAR_RTOL = 1e-13
 # From this size on, factorise in single precision and refine (see the module docstring).
 MIXED_PRECISION_MIN = 1500
 CORRECTION_RTOL = 1e-6
-SOLVE_BATCH = 128  # right-hand sides solved (and refined) together
+SOLVE_BATCH = 64  # right-hand sides solved (and refined) together
 REFINE_MAX_STEPS = 8
 
 RowBlocks = Callable[[], Iterator[tuple[slice, np.ndarray]]]  # (rows, A[rows, :]) in float64
@@ -163,11 +163,11 @@ def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
     """
     rhs = np.asarray(rhs, dtype=np.float64)
     if rhs.ndim == 2 and rhs.shape[1] > SOLVE_BATCH:
-        # Batches of right-hand sides keep the solve's temporaries small (one batch wide).
-        out = np.empty_like(rhs)
+        # Batches of right-hand sides keep the solve's temporaries small (one batch wide);
+        # each batch's solution replaces its right-hand sides, which are no longer needed.
         for j in range(0, rhs.shape[1], SOLVE_BATCH):
-            out[:, j : j + SOLVE_BATCH] = solve(f, rhs[:, j : j + SOLVE_BATCH], transposed)
-        return out
+            rhs[:, j : j + SOLVE_BATCH] = solve(f, rhs[:, j : j + SOLVE_BATCH], transposed)
+        return rhs
     x = _raw_solve(f, rhs, transposed)
     if not f.mixed or f.rows is None:
         return x
@@ -190,7 +190,12 @@ def inverse(f: Factors) -> np.ndarray:
 ITERATIVE_MIN_N = 3000  # below this, a dense LU is as cheap as anything
 ITERATIVE_MAX_RHS = 32  # above this, one LU reused for every right-hand side wins
 JACOBI_RTOL = 1e-13
+JACOBI_MAX_DENSITY = 0.25  # denser trade blocks make a dense LU the better choice
 JACOBI_MAX_SWEEPS = 300
+
+
+class NotSparse(ValueError):
+    """The trade blocks are too dense for the iterative solver to pay off."""
 
 
 @dataclass
@@ -225,9 +230,13 @@ class BlockJacobi:
             _check(lu, sl.start)
             blocks.append(sl)
             lus.append((lu, piv))
-            r, c = np.nonzero(chunk)
-            keep = (c < sl.start) | (c >= sl.stop)  # the trade (off-diagonal) part only
-            r, c = r[keep], c[keep]
+            rest = chunk.copy()
+            rest[:, sl] = 0.0  # the trade (off-diagonal) part only
+            flat = np.flatnonzero(rest)
+            if flat.size > JACOBI_MAX_DENSITY * rest.size:
+                raise NotSparse(f"trade blocks are {flat.size / rest.size:.0%} full")
+            r, c = np.divmod(flat, n)
+            chunk = rest
             data.append(chunk[r, c])
             indices.append(c.astype(np.int32))
             counts.append(np.bincount(r, minlength=sl.stop - sl.start))
@@ -260,7 +269,7 @@ class BlockJacobi:
             if change <= JACOBI_RTOL * scale:
                 self.sweeps.append(sweep)
                 return x
-            if sweep > 5 and change > 0.999 * previous:
-                break
+            if sweep > 5 and change > 0.7 * previous:
+                break  # converging too slowly to beat a dense LU: let the caller factorise
             previous = change
         raise SingularSystem("the block-Jacobi iteration on I - A does not converge", [])

@@ -150,6 +150,15 @@ def locate(
             rows = 1 if name == "population" or (split and name in ("F", "F_Y")) else levels
             cols = 1 if name == "population" else levels
             files.tables[name] = TableFile(found, rows, cols, split)
+    real_root = root.resolve()
+    for name, table in files.tables.items():
+        real = table.path.resolve()
+        if real_root not in real.parents or not real.is_file():
+            raise _fail(
+                root,
+                f"table `{name}` (`{table.path.name}`) is not a plain file inside `{root.name}`",
+                "an MRIO folder may only name files inside itself",
+            )
     for required in ("Z", "Y"):
         if required not in files.tables:
             raise _fail(

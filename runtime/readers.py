@@ -256,6 +256,7 @@ def _fill(
             continue
         if seen[key]:
             labels = ", ".join(f"{a.name}={a.labels[i]}" for a, i in zip(axes, key, strict=True))
+            labels = labels or "the value"
             diags.error(
                 "E0805",
                 f"duplicate row for {labels} in `{name}`",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any, Literal
 from .results import Result, Results
 
 Format = Literal["csv", "json"]
+_SAFE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*(\.[A-Za-z][A-Za-z0-9_]*)*$")
 
 
 def _number(v: Any) -> str:
@@ -85,6 +87,9 @@ def write_results(results: Results, out: Path, fmt: Format = "csv") -> list[Path
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         names: list[str] = []
+        for name in results.outputs:
+            if not _SAFE_NAME.match(name):  # names are checked identifiers; this is a last guard
+                raise OutputError(f"refusing to write an output named `{name}`")
         if fmt == "csv":
             for name, r in results.outputs.items():
                 (tmp / f"{name}.csv").write_text(result_csv(r), encoding="utf-8")
@@ -99,6 +104,9 @@ def write_results(results: Results, out: Path, fmt: Format = "csv") -> list[Path
         for name in names:
             with (tmp / name).open("rb") as f:
                 os.fsync(f.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; outputs are ordinary files
         _swap(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
