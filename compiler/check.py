@@ -304,15 +304,17 @@ class Lowerer:
             return None
         return b if factor == 1.0 else ir.Scale(b.dims, a.unit, b.span, False, b, factor)
 
-    def combine(
-        self, fn: Any, a: ir.Op, b: ir.Op, node: ast.Node
-    ) -> tuple[object, float] | None:
+    def combine(self, fn: Any, a: ir.Op, b: ir.Op, node: ast.Node) -> tuple[object, float] | None:
         """The unit (and scale) of multiplying or dividing ``a`` and ``b``, or an error."""
         try:
             result: tuple[object, float] = fn(a.unit, b.unit)
         except UnitError as exc:
-            self.diags.error("E0501", str(exc), node.span,
-                             help="offset units such as degC cannot be multiplied; use K")
+            self.diags.error(
+                "E0501",
+                str(exc),
+                node.span,
+                help="offset units such as degC cannot be multiplied; use K",
+            )
             return None
         return result
 
@@ -624,7 +626,9 @@ class Lowerer:
         try:
             unit = power(a.unit, b.value)
         except UnitError as exc:
-            self.diags.error("E0505", str(exc), node.span, help="use a plain number or a smaller power")
+            self.diags.error(
+                "E0505", str(exc), node.span, help="use a plain number or a smaller power"
+            )
             return None
         return ir.Binary(a.dims, unit, node.span, False, "^", a, b)
 

@@ -70,8 +70,10 @@ def safe_path(base: Path, rel: str, roots: list[Path], what: str) -> Path:
     if not path.exists():
         raise PathError(f"{what} file `{rel}` does not exist", help=_missing_help(path))
     if not (path.is_file() or (what == "MRIO" and path.is_dir())):
-        raise PathError(f"{what} path `{rel}` is not a regular file",
-                        help="give a plain file (not a folder, pipe or device)")
+        raise PathError(
+            f"{what} path `{rel}` is not a regular file",
+            help="give a plain file (not a folder, pipe or device)",
+        )
     return path.resolve()
 
 

@@ -69,7 +69,9 @@ def parse_unit(text: str | None) -> Unit:
     try:
         _clean(1.0 * parsed)  # offset units (degC) and absurd powers fail here, not later
     except Exception:
-        raise UnitError(f"`{text}` cannot be used in arithmetic (offset or out-of-range unit)") from None
+        raise UnitError(
+            f"`{text}` cannot be used in arithmetic (offset or out-of-range unit)"
+        ) from None
     return parsed
 
 

@@ -6,8 +6,8 @@ carrying its span. Resolving imports and names is the compiler's job.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -148,7 +148,9 @@ def _check_names(module: Module, diags: Diagnostics) -> None:
             for part in name.split("."):
                 _check_name(part, node.key_spans.get(name, node.span), section, diags)  # type: ignore[union-attr]
     outputs = module.root.get("outputs")
-    for i, item in enumerate(outputs.value if outputs is not None and outputs.kind == "seq" else []):
+    for _i, item in enumerate(
+        outputs.value if outputs is not None and outputs.kind == "seq" else []
+    ):
         for part in str(item.value).split("."):
             _check_name(part, item.span, "outputs", diags)
 
@@ -157,9 +159,13 @@ def _check_name(name: str, span: Span, section: str, diags: Diagnostics) -> None
     if _IDENT.match(name) and name not in RESERVED:
         return
     why = "is a reserved word" if name in RESERVED else "is not a valid name"
-    diags.error("E0105", f"`{name}` in `{section}` {why}", span,
-                help="names start with a letter and hold only letters, digits and `_`"
-                + (f"; rename it, e.g. `{name}_`" if name in RESERVED else ""))
+    diags.error(
+        "E0105",
+        f"`{name}` in `{section}` {why}",
+        span,
+        help="names start with a letter and hold only letters, digits and `_`"
+        + (f"; rename it, e.g. `{name}_`" if name in RESERVED else ""),
+    )
 
 
 def _formula_nodes(root: YNode) -> list[tuple[tuple[str, ...], YNode]]:

@@ -247,8 +247,12 @@ def parse_formula(text: str, span_of: SpanMap, diags: Diagnostics) -> ast.Node |
         )
         return None
     if len(text) > MAX_FORMULA:
-        diags.error("E0201", f"formula is longer than {MAX_FORMULA} characters", span_of(0, 1),
-                    help="split it into several rules")
+        diags.error(
+            "E0201",
+            f"formula is longer than {MAX_FORMULA} characters",
+            span_of(0, 1),
+            help="split it into several rules",
+        )
         return None
     parser, build = _parser()
     with _LOCK:  # the transformer holds this formula's span map while it parses
@@ -262,8 +266,12 @@ def parse_formula(text: str, span_of: SpanMap, diags: Diagnostics) -> ast.Node |
         except RecursionError:
             node = None
     if node is None or _depth(node) > MAX_DEPTH:
-        diags.error("E0201", f"formula is nested more than {MAX_DEPTH} levels deep", span_of(0, 1),
-                    help="split it into several rules, each a step of the calculation")
+        diags.error(
+            "E0201",
+            f"formula is nested more than {MAX_DEPTH} levels deep",
+            span_of(0, 1),
+            help="split it into several rules, each a step of the calculation",
+        )
         return None
     return node
 

@@ -258,8 +258,12 @@ def load_yaml(text: str, file: str, diags: Diagnostics) -> YNode | None:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
         if "nesting depth" in problem:
-            diags.error("E0004", f"document is nested more than {MAX_DEPTH} levels deep",
-                        Span.point(file, line, col), help="flatten the structure")
+            diags.error(
+                "E0004",
+                f"document is nested more than {MAX_DEPTH} levels deep",
+                Span.point(file, line, col),
+                help="flatten the structure",
+            )
             return None
         diags.error(
             "E0001",
@@ -272,8 +276,12 @@ def load_yaml(text: str, file: str, diags: Diagnostics) -> YNode | None:
         diags.error("E0001", f"YAML syntax error: {exc}", Span.point(file, 1, 1))
         return None
     if root is None:
-        diags.error("E0004", "the file is empty", Span.point(file, 1, 1),
-                    help="a model starts with `carbon: 1` and `model: <name>`")
+        diags.error(
+            "E0004",
+            "the file is empty",
+            Span.point(file, 1, 1),
+            help="a model starts with `carbon: 1` and `model: <name>`",
+        )
     return root
 
 

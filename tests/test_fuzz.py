@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import re
 import signal
@@ -22,6 +23,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 import carbonc
 from carbonc.compiler import load
@@ -47,6 +49,8 @@ FAST = settings(
 )
 MEDIUM = settings(FAST, max_examples=budget(40))
 
+REPO = Path(__file__).resolve().parents[1]
+
 #: Wall-clock limit for one parse, check or run; longer counts as a hang.
 HANG_SECONDS = 20
 
@@ -66,7 +70,7 @@ def time_limit(seconds: int, what: str) -> Iterator[None]:
         raise _Hang
 
     old = signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(seconds)
+    outer = signal.alarm(seconds)  # an enclosing guard's remaining seconds, restored below
     try:
         yield
     except _Hang:
@@ -74,6 +78,8 @@ def time_limit(seconds: int, what: str) -> Iterator[None]:
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+        if outer:
+            signal.alarm(outer)
 
 
 _CRASH_FILE = re.compile(r"Details were saved to (.+?); please attach")
@@ -93,11 +99,12 @@ def run_cli(*args: str) -> tuple[int, str]:
             contextlib.redirect_stderr(err),
         ):
             code = main(list(args))
-        event(f"carbonc {args[0]} exit {code}")
     except Exception as exc:  # main() must never raise; report it the same way
         raise AssertionError(
             f"carbonc {' '.join(args)} raised {type(exc).__name__}:\n{traceback.format_exc()}"
         ) from None
+    if currently_in_test_context():
+        event(f"carbonc {args[0]} exit {code}")
     stderr = err.getvalue()
     if code == 70:
         details = ""
@@ -366,28 +373,29 @@ def test_arbitrary_bytes_document(data: bytes) -> None:
     check_document(data)
 
 
-@st.composite
-def mutated_models(draw: st.DrawFn) -> str:
-    """The valid model with a few characters or lines inserted, deleted or replaced."""
-    text = VALID_MODEL
+TOKEN_SWAPS_FROM = [*NAMES, *UNITS, "coal", "CO2", "AR5", "100", "1e-9", "super", "with", "from"]
+TOKEN_SWAPS_TO = [*NAMES, *UNITS, *NUMBERS, "", "nope", "[]", "{}", "~", "stdlib:gwp", "../x"]
+
+
+def mutate(draw: st.DrawFn, text: str) -> str:
+    """``text`` with a few characters, tokens or lines inserted, deleted or replaced."""
     for _ in range(draw(st.integers(1, 4))):
-        kind = draw(st.sampled_from(["insert", "delete", "replace", "line", "token"]))
+        kind = draw(st.sampled_from(["insert", "delete", "replace", "line", "token", "token"]))
         i = draw(st.integers(0, len(text)))
         if kind == "insert":
             text = text[:i] + draw(st.text(max_size=5)) + text[i:]
         elif kind == "delete":
             text = text[:i] + text[i + draw(st.integers(1, 20)) :]
         elif kind == "replace":
-            text = (
-                text[:i]
-                + draw(st.sampled_from([*FORMULA_TOKENS, "-", ":", "[", "]"]))
-                + text[i + 1 :]
-            )
+            token = draw(st.sampled_from([*FORMULA_TOKENS, "-", ":", "[", "]"]))
+            text = text[:i] + token + text[i + 1 :]
         elif kind == "token":
-            old = draw(st.sampled_from([*NAMES, *UNITS, "coal", "CO2", "AR5", "100", "1e-9"]))
-            new = draw(st.sampled_from([*NAMES, *UNITS, *NUMBERS, "", "nope", "[]", "{}", "~"]))
-            text = text.replace(old, new, 1)
-        else:
+            old, new = (
+                draw(st.sampled_from(TOKEN_SWAPS_FROM)),
+                draw(st.sampled_from(TOKEN_SWAPS_TO)),
+            )
+            text = text.replace(old, new, draw(st.sampled_from([1, -1])))
+        elif text:
             lines = text.splitlines(keepends=True)
             j = draw(st.integers(0, len(lines) - 1))
             if draw(st.booleans()):
@@ -396,6 +404,12 @@ def mutated_models(draw: st.DrawFn) -> str:
                 lines.insert(j, lines[draw(st.integers(0, len(lines) - 1))])
             text = "".join(lines)
     return text
+
+
+@st.composite
+def mutated_models(draw: st.DrawFn) -> str:
+    """The valid single-file model, mutated."""
+    return mutate(draw, VALID_MODEL)
 
 
 @settings(FAST, max_examples=budget(120))
@@ -475,20 +489,9 @@ def test_schema_soup_document(text: str) -> None:
 
 DIM_NAMES = ["gas", "fuel", "year", "sector"]
 LABELS: list[str | int] = ["CO2", "CH4", "N2O", "coal", "oil", "a", "b", "NO", "x_1", 2020, 2021]
-MODEL_UNITS = [
-    "1",
-    "t",
-    "kg",
-    "TJ",
-    "t/TJ",
-    "kg/TJ",
-    "t CO2e",
-    "kt CO2e",
-    "t CO2e/t",
-    "%",
-    "GJ",
-    "m^2",
-]
+#: Units by kind: formulas are generated so that kinds (mostly) agree.
+KIND_UNITS = {"mass": ["t", "kg", "kt", "Mt"], "ratio": ["1", "%"]}
+ANY_UNITS = ["t", "kg", "TJ", "t/TJ", "kg/TJ", "t CO2e", "kt CO2e", "t CO2e/t", "%", "1", "m^2"]
 ODD_UNITS = ["", "nope", "kg/", "(", "kg (", "1/0", "m**1e400", "kg^99999", "degC", "__class__"]
 ODD_NUMBERS: list[Any] = [
     0,
@@ -504,21 +507,164 @@ ODD_NUMBERS: list[Any] = [
     None,
     [],
 ]
+CHOICE_VALUES = ["AR4", "AR5", "AR6", "low", "high"]
 
 
 def _ident(label: str | int) -> bool:
     return isinstance(label, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", label) is not None
 
 
+def _literal(value: float) -> str:
+    text = repr(float(value))
+    return {"inf": "1e999", "-inf": "-1e999", "nan": "0"}.get(text, text)
+
+
+class _Gen:
+    """Draws formulas of a kind (``mass``, ``ratio`` or ``cond``) over the names in scope.
+
+    Each formula comes with the dims it has, so reductions and selections mostly name dims the
+    value really has. In a chaotic model some steps ignore kinds and dims on purpose.
+    """
+
+    def __init__(
+        self,
+        draw: st.DrawFn,
+        dims: dict[str, list[str | int]],
+        names: dict[str, tuple[str, frozenset[str]]],
+        choices: list[str],
+        chaos: bool,
+    ):
+        self.draw, self.dims, self.names, self.choices, self.chaos = (
+            draw,
+            dims,
+            names,
+            choices,
+            chaos,
+        )
+
+    def pick(self, options: list[Any]) -> Any:
+        return self.draw(st.sampled_from(options))
+
+    def number(self) -> float:
+        return self.draw(st.one_of(st.integers(-5, 100), st.floats(-1e6, 1e6, allow_nan=False)))
+
+    def leaf(self, kind: str) -> tuple[str, frozenset[str]]:
+        fits = [n for n, (k, _) in self.names.items() if k == kind]
+        if self.chaos and self.draw(st.integers(0, 9)) == 0:
+            return self.pick(["nope", "super", "choice.metric", "d9", "r0", "1 nope"]), frozenset()
+        if fits and self.draw(st.integers(0, 2)) > 0:
+            name = self.pick(fits)
+            return name, self.names[name][1]
+        if kind == "cond":
+            a, da = self.leaf("mass")
+            return f"{a} > {_literal(self.number())} t", da
+        unit = self.pick(KIND_UNITS[kind])
+        return f"{_literal(self.number())} {unit}".rstrip(" 1"), frozenset()
+
+    def expr(self, kind: str, depth: int = 3) -> tuple[str, frozenset[str]]:
+        if depth <= 0 or self.draw(st.integers(0, 3)) == 0:
+            return self.leaf(kind)
+        if self.chaos and self.draw(st.integers(0, 7)) == 0:
+            kind = self.pick(["mass", "ratio", "cond"])  # deliberately the wrong kind
+        sub = depth - 1
+        if kind == "cond":
+            form = self.pick(["cmp", "cmp", "and", "not"])
+            if form == "cmp":
+                k = self.pick(["mass", "ratio"])
+                (a, da), (b, db) = self.expr(k, sub), self.expr(k, sub)
+                return f"{a} {self.pick(['<', '<=', '>', '>=', '==', '!='])} {b}", da | db
+            if form == "and":
+                (a, da), (b, db) = self.expr("cond", sub), self.expr("cond", sub)
+                return f"({a}) {self.pick(['and', 'or'])} ({b})", da | db
+            a, da = self.expr("cond", sub)
+            return f"not ({a})", da
+        forms = ["add", "add", "scale", "reduce", "select", "where", "neg", "convert", "minmax"]
+        forms += ["match"] if self.choices else []
+        forms += ["ratio_of", "share", "fn", "power"] if kind == "ratio" else ["cumsum", "stack"]
+        form = self.pick(forms)
+        if form == "add":
+            (a, da), (b, db) = self.expr(kind, sub), self.expr(kind, sub)
+            return f"({a} {self.pick(['+', '-'])} {b})", da | db
+        if form == "scale":
+            (a, da), (b, db) = self.expr(kind, sub), self.expr("ratio", sub)
+            return f"({a} {self.pick(['*', '/'])} {b})", da | db
+        if form == "ratio_of":
+            (a, da), (b, db) = self.expr("mass", sub), self.expr("mass", sub)
+            return f"({a} / {b})", da | db
+        if form in ("reduce", "select", "share", "cumsum"):
+            a, da = self.expr("mass" if form == "share" else kind, sub)
+            if not da and not self.chaos:
+                return a, da
+            dim = self.pick(sorted(da) or list(self.dims) or ["gas"])
+            if form == "select":
+                label = self.pick([*self.dims.get(dim, ["CO2"]), *(["zzz"] if self.chaos else [])])
+                shown = label if _ident(label) or isinstance(label, int) else f'"{label}"'
+                return f"({a})[{dim}={shown}]", da - {dim}
+            if form in ("share", "cumsum"):
+                return f"{form}({a}, over={dim})", da
+            fn = self.pick(["sum", "mean", "min", "max"])
+            if self.draw(st.booleans()):
+                return f"{fn}({a})", frozenset()
+            return f"{fn}({a}, over={dim})", da - {dim}
+        if form == "where":
+            (c, dc), (a, da), (b, db) = (
+                self.expr("cond", sub),
+                self.expr(kind, sub),
+                self.expr(kind, sub),
+            )
+            return f"where({c}, {a}, {b})", dc | da | db
+        if form == "neg":
+            a, da = self.expr(kind, sub)
+            return f"-{a}", da
+        if form == "convert":
+            a, da = self.expr(kind, sub)
+            return f"({a} in {self.pick(KIND_UNITS[kind])})", da
+        if form == "minmax":
+            (a, da), (b, db) = self.expr(kind, sub), self.expr(kind, sub)
+            return f"{self.pick(['min', 'max'])}({a}, {b})", da | db
+        if form == "match":
+            arms = self.draw(st.lists(st.sampled_from(self.choices), min_size=1, unique=True))
+            parts, dims = [], frozenset[str]()
+            for value in arms:
+                a, da = self.expr(kind, sub)
+                parts.append(f"{value} => {a}")
+                dims |= da
+            if len(arms) < len(self.choices) or self.draw(st.booleans()):
+                a, da = self.expr(kind, sub)
+                parts.append(f"_ => {a}")
+                dims |= da
+            return "match choice.metric { " + ", ".join(parts) + " }", dims
+        if form == "fn":
+            a, da = self.expr("ratio", sub)
+            return f"{self.pick(['abs', 'exp', 'log', 'sqrt'])}({a})", da
+        if form == "power":
+            a, da = self.expr("ratio", sub)
+            return f"({a}) ^ {self.pick(['2', '0.5', '-1', '0'])}", da
+        # stack: one value per label of a dim the parts do not have yet
+        free = [d for d in self.dims if all(_ident(lab) for lab in self.dims[d])]
+        if not free:
+            return self.leaf(kind)
+        dim = self.pick(free)
+        parts, dims = [], frozenset([dim])
+        for label in self.dims[dim]:
+            a, da = self.expr(kind, sub)
+            parts.append(f"{label}={a}")
+            dims |= da
+        return f"stack(over={dim}, {', '.join(parts)})", dims
+
+
 @st.composite
 def models(draw: st.DrawFn) -> str:
-    """A generated model: mostly well-formed, with random formulas over the declared names."""
-    odd = draw(st.integers(0, 9)) == 0  # one model in ten may use odd units and numbers
-    units = st.sampled_from(MODEL_UNITS + (ODD_UNITS if odd else []))
+    """A generated model: dims, inline data, parameters, a choice, typed random rules, asserts.
+
+    Most models are meant to be correct; one in five is chaotic (odd units and numbers, wrong
+    kinds, unknown names), so check and run see both clean and broken models.
+    """
+    chaos = draw(st.integers(0, 4)) == 0
     numbers = st.one_of(
         st.integers(-1000, 1000),
         st.floats(-1e6, 1e6, allow_nan=False),
-        *([st.sampled_from(ODD_NUMBERS)] if odd else []),
+        *([st.sampled_from(ODD_NUMBERS)] if chaos else []),
     )
     dims: dict[str, list[str | int]] = {}
     for name in draw(st.lists(st.sampled_from(DIM_NAMES), max_size=3, unique=True)):
@@ -534,163 +680,89 @@ def models(draw: st.DrawFn) -> str:
         if shape == "scalar":
             return draw(numbers)
         labels = dims[ds[0]]
+        if chaos and draw(st.integers(0, 4)) == 0:
+            labels = [*labels[1:], "zzz"]  # a missing and an unknown label
         if shape == "list":
             return [values_for(ds[1:]) for _ in labels]
         return {lab: values_for(ds[1:]) for lab in labels}
 
-    names: list[str] = []
+    def unit_for(kind: str) -> str:
+        if chaos and draw(st.integers(0, 3)) == 0:
+            return draw(st.sampled_from(ANY_UNITS + ODD_UNITS))
+        return draw(st.sampled_from(KIND_UNITS[kind]))
+
+    names: dict[str, tuple[str, frozenset[str]]] = {}
     data: dict[str, Any] = {}
-    for i in range(draw(st.integers(0, 3))):
+    for i in range(draw(st.integers(1, 3))):
         ds = draw(st.permutations(list(dims)))[: draw(st.integers(0, len(dims)))]
-        data[f"d{i}"] = {"dims": ds, "unit": draw(units), "values": values_for(ds)}
-        names.append(f"d{i}")
-    if data:
-        doc["data"] = data
+        kind = draw(st.sampled_from(["mass", "mass", "ratio"]))
+        data[f"d{i}"] = {"dims": ds, "unit": unit_for(kind), "values": values_for(ds)}
+        names[f"d{i}"] = (kind, frozenset(ds))
+    doc["data"] = data
 
     params: dict[str, Any] = {}
     for i in range(draw(st.integers(0, 2))):
-        kind = draw(st.sampled_from(["number", "formula", "spec"]))
-        if kind == "number":
+        kind = draw(st.sampled_from(["mass", "ratio"]))
+        form = draw(st.sampled_from(["number", "formula", "spec"]))
+        if form == "number":
             params[f"p{i}"] = draw(numbers)
-        elif kind == "formula":
-            params[f"p{i}"] = f"{draw(numbers)} {draw(units)}"
+            kind = "ratio"
+        elif form == "formula":
+            params[f"p{i}"] = f"{_literal(draw(st.floats(-1e3, 1e3)))} {unit_for(kind)}"
         else:
-            params[f"p{i}"] = {"value": draw(numbers), "unit": draw(units)}
-        names.append(f"p{i}")
+            params[f"p{i}"] = {"value": draw(numbers), "unit": unit_for(kind)}
+        names[f"p{i}"] = (kind, frozenset())
     if params:
         doc["parameters"] = params
 
-    choice_values: list[str] = []
+    choices: list[str] = []
     if draw(st.booleans()):
-        choice_values = draw(
-            st.lists(
-                st.sampled_from(["AR4", "AR5", "AR6", "low", "high"]),
-                min_size=1,
-                max_size=3,
-                unique=True,
-            )
+        choices = draw(
+            st.lists(st.sampled_from(CHOICE_VALUES), min_size=1, max_size=3, unique=True)
         )
-        default = draw(st.sampled_from(choice_values + (["nope"] if odd else [])))
-        doc["choices"] = {"metric": {"one_of": choice_values, "default": default}}
+        default = draw(st.sampled_from(choices + (["nope"] if chaos else [])))
+        doc["choices"] = {"metric": {"one_of": choices, "default": default}}
 
-    dim_list = list(dims)
-
-    def expressions(pool: list[str]) -> st.SearchStrategy[str]:
-        leaf_parts: list[st.SearchStrategy[str]] = [
-            st.tuples(numbers.filter(lambda v: isinstance(v, (int, float))), units).map(
-                lambda t: f"{t[0]!r} {t[1]}".replace("inf", "1e999").replace("nan", "0")
-            ),
-            st.integers(0, 100).map(str),
-        ]
-        if pool:
-            leaf_parts.append(st.sampled_from(pool))
-        if odd:
-            leaf_parts.append(st.sampled_from(["nope", "super", "choice.metric", "d9"]))
-        leaves = st.one_of(*leaf_parts)
-
-        def extend(sub: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-            ops = st.sampled_from(["+", "-", "*", "/", "^", "==", "!=", "<", ">=", "and", "or"])
-            parts: list[st.SearchStrategy[str]] = [
-                st.tuples(sub, ops, sub).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
-                sub.map(lambda s: f"-{s}"),
-                sub.map(lambda s: f"not ({s})"),
-                st.tuples(sub, st.sampled_from(MODEL_UNITS)).map(lambda t: f"({t[0]} in {t[1]})"),
-                st.tuples(st.sampled_from(["abs", "sqrt", "exp", "log", "is_present"]), sub).map(
-                    lambda t: f"{t[0]}({t[1]})"
-                ),
-                st.tuples(sub, sub, sub).map(lambda t: f"where({t[0]} > {t[1]}, {t[1]}, {t[2]})"),
-                st.tuples(sub, sub).map(lambda t: f"min({t[0]}, {t[1]})"),
-                st.tuples(st.sampled_from(["sum", "mean", "min", "max"]), sub).map(
-                    lambda t: f"{t[0]}({t[1]})"
-                ),
-            ]
-            if dim_list:
-                dim = st.sampled_from(dim_list)
-                reducers = st.sampled_from(["sum", "mean", "min", "max", "share", "cumsum"])
-                parts.append(
-                    st.tuples(reducers, sub, dim).map(lambda t: f"{t[0]}({t[1]}, over={t[2]})")
-                )
-                parts.append(
-                    st.tuples(sub, st.lists(dim, min_size=1, max_size=3, unique=True)).map(
-                        lambda t: f"sum({t[0]}, over=({', '.join(t[1])},))"
-                    )
-                )
-
-                @st.composite
-                def select(d2: st.DrawFn) -> str:
-                    name = d2(dim)
-                    label = d2(st.sampled_from([*dims[name], "zzz"]))
-                    shown = label if _ident(label) or isinstance(label, int) else f'"{label}"'
-                    return f"({d2(sub)})[{name}={shown}]"
-
-                parts.append(select())
-
-                @st.composite
-                def stack(d2: st.DrawFn) -> str:
-                    name = d2(dim)
-                    labels = [lab for lab in dims[name] if _ident(lab)]
-                    args = ", ".join(f"{lab}={d2(sub)}" for lab in labels)
-                    return f"stack(over={name}{', ' if args else ''}{args})"
-
-                parts.append(stack())
-            if choice_values:
-                values = st.lists(st.sampled_from(choice_values), min_size=1, unique=True)
-                parts.append(
-                    st.tuples(values, sub, sub, st.booleans()).map(
-                        lambda t: (
-                            "match choice.metric { "
-                            + ", ".join(f"{v} => {t[1]}" for v in t[0])
-                            + (f", _ => {t[2]}" if t[3] else "")
-                            + " }"
-                        )
-                    )
-                )
-            return st.one_of(*parts)
-
-        return st.recursive(leaves, extend, max_leaves=6)
-
+    gen = _Gen(draw, dims, names, choices, chaos)
     rules: dict[str, Any] = {}
-    n_rules = draw(st.integers(1, 4))
-    for i in range(n_rules):
-        pool = names + [f"r{j}" for j in range(i)]
-        if odd and draw(st.booleans()):
-            pool.append(f"r{n_rules - 1}")  # may form a cycle
-        expr = draw(expressions(pool))
+    for i in range(draw(st.integers(1, 4))):
+        kind = draw(st.sampled_from(["mass", "mass", "ratio"]))
+        expr, rdims = gen.expr(kind)
         if draw(st.booleans()):
             rules[f"r{i}"] = expr
         else:
             spec: dict[str, Any] = {"expr": expr}
             if draw(st.booleans()):
-                spec["unit"] = draw(units)
+                spec["unit"] = unit_for(kind)
             if draw(st.booleans()):
-                spec["dims"] = draw(st.lists(st.sampled_from(dim_list or ["gas"]), unique=True))
+                spec["dims"] = (
+                    sorted(rdims)
+                    if not chaos
+                    else draw(st.lists(st.sampled_from(DIM_NAMES), unique=True))
+                )
             rules[f"r{i}"] = spec
+        names[f"r{i}"] = (kind, rdims)  # later rules may use it (and chaos may loop back)
     doc["rules"] = rules
-    pool = names + list(rules)
 
     asserts: list[Any] = []
     for _ in range(draw(st.integers(0, 2))):
-        left, right = draw(expressions(pool)), draw(expressions(pool))
-        form = draw(st.sampled_from(["cmp", "within", "spec"]))
-        if form == "cmp":
-            asserts.append(
-                f"{left} {draw(st.sampled_from(['<', '<=', '>', '>=', '==', '!=']))} {right}"
-            )
-        elif form == "within":
-            asserts.append(
-                f"{left} == {right} within {draw(st.sampled_from(['1e-9', '0', '1 t', '10 %']))}"
-            )
+        form = draw(st.sampled_from(["cond", "within", "spec"]))
+        if form == "cond":
+            asserts.append(gen.expr("cond")[0])
+            continue
+        kind = draw(st.sampled_from(["mass", "ratio"]))
+        left, right = gen.expr(kind)[0], gen.expr(kind)[0]
+        if form == "within":
+            tol = draw(st.sampled_from(["1e-9", "0", "1 t", "10 %"]))
+            asserts.append(f"{left} == {right} within {tol}")
         else:
-            asserts.append(
-                {
-                    "expr": f"{left} == {right}",
-                    "within": draw(st.sampled_from([1e-9, 0, "1 t"])),
-                    "message": "m",
-                }
-            )
+            within = draw(st.sampled_from([1e-9, 0, "1 t", 0.5]))
+            asserts.append({"expr": f"{left} == {right}", "within": within, "message": "m"})
     if asserts:
         doc["assert"] = asserts
-    outputs = draw(st.lists(st.sampled_from(list(rules) + (["nope"] if odd else [])), unique=True))
+    outputs = draw(
+        st.lists(st.sampled_from(list(rules) + (["nope"] if chaos else [])), unique=True)
+    )
     if outputs:
         doc["outputs"] = outputs
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=10_000)
@@ -720,18 +792,219 @@ def test_generated_model_api(text: str) -> None:
 
 
 @settings(FAST, max_examples=budget(25))
-@given(models(), st.sampled_from(["AR4", "AR5", "AR6", "nope", ""]), st.sampled_from(["d0", "x"]))
+@given(models(), st.sampled_from([*CHOICE_VALUES, "nope", ""]), st.sampled_from(["d0", "x"]))
 def test_generated_model_cli_options(text: str, value: str, entry: str) -> None:
-    """`--choose` and `--data` with good and bad values are diagnosed, never crash."""
+    """`--choose`, `--data` and `-o` with good and bad values are diagnosed, never crash."""
     with model_file(text) as path:
         (path.parent / "other.csv").write_text("gas,value\nCO2,1\n", encoding="utf-8")
         code, err = run_cli("run", "--choose", f"metric={value}", str(path))
         assert code in (0, 1, 2, 3), (code, err)
         code, err = run_cli("run", "--data", f"{entry}={path.parent / 'other.csv'}", str(path))
         assert code in (0, 1, 2, 3), (code, err)
-        out = path.parent / "out"
-        code, err = run_cli("run", "-o", str(out), str(path))
-        assert code in (0, 1, 3, 4), (code, err)
+        for fmt in ("csv", "json"):
+            out = path.parent / f"out-{fmt}"
+            code, err = run_cli("run", "-o", str(out), "--format", fmt, str(path))
+            assert code in (0, 1, 3, 4), (code, err)
+
+
+# -- multi-file models: import, extends, override, stdlib ----------------------------------------
+
+METHOD = """\
+carbon: 1
+model: method
+inputs:
+  activity: {dims: [fuel], unit: TJ}
+choices:
+  tier: {one_of: [t1, t2], default: t1}
+parameters:
+  ef: {dims: [fuel], unit: t/TJ, values: {coal: 94.6, gas: 56.1}}
+  uplift: 1.05
+rules:
+  emissions: "activity * match choice.tier { t1 => ef, t2 => ef * uplift }"
+"""
+BASE = """\
+carbon: 1
+model: base
+dimensions:
+  fuel: [coal, gas]
+data:
+  use: {dims: [fuel], unit: TJ, values: {coal: 10, gas: 20}}
+import:
+  m: {from: method.carbon, with: {activity: use}}
+  gwp: stdlib:gwp
+rules:
+  total: "sum(m.emissions) in kt"
+  by_fuel: "m.emissions[fuel=coal]"
+  co2e: "sum(m.emissions) * gwp.factor[gas=CH4] in kt CO2e"
+outputs: [total]
+"""
+DERIVED = """\
+carbon: 1
+model: derived
+extends: base.carbon
+override:
+  total:
+    expr: "super * 1.1"
+    because: a 10% safety margin
+assert:
+  - "total > 0 kt"
+  - expr: "total == sum(m.emissions) * 1.1 within 1e-9"
+    message: the margin is applied once
+outputs: [total, by_fuel, co2e]
+"""
+
+
+def seed_projects() -> dict[str, dict[str, str]]:
+    """Working multi-file projects to mutate: the extends/import/override trio and Ruritania."""
+    ruritania = REPO / "models" / "ruritania"
+    files = {
+        p.relative_to(ruritania).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(ruritania.rglob("*"))
+        if p.is_file() and p.suffix in (".carbon", ".csv")
+    }
+    return {
+        "derived": {"m.carbon": DERIVED, "base.carbon": BASE, "method.carbon": METHOD},
+        "ruritania": {"m.carbon": files.pop("inventory.carbon"), **files},
+    }
+
+
+SEEDS = seed_projects()
+
+
+@contextlib.contextmanager
+def project(files: dict[str, str]) -> Iterator[Path]:
+    """Write several files into a fresh folder; yields the path of ``m.carbon``."""
+    with tempfile.TemporaryDirectory(prefix="carbonc-fuzz-") as d:
+        for rel, text in files.items():
+            path = Path(d) / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", errors="surrogatepass")
+        yield Path(d) / "m.carbon"
+
+
+@pytest.mark.parametrize("name", sorted(SEEDS))
+def test_seed_projects_run(name: str) -> None:
+    with project(SEEDS[name]) as path:
+        code, err = run_cli("run", str(path))
+        assert code == 0, err
+
+
+@st.composite
+def mutated_projects(draw: st.DrawFn) -> dict[str, str]:
+    files = dict(SEEDS[draw(st.sampled_from(sorted(SEEDS)))])
+    for _ in range(draw(st.integers(1, 2))):
+        name = draw(st.sampled_from(sorted(files)))
+        files[name] = mutate(draw, files[name])
+    return files
+
+
+@settings(FAST, max_examples=budget(80))
+@given(mutated_projects(), st.sampled_from(["check", "run", "graph"]))
+def test_mutated_project(files: dict[str, str], verb: str) -> None:
+    with project(files) as path:
+        code, err = run_cli(verb, str(path))
+        assert code in ((0, 1, 3) if verb == "run" else (0, 1)), (code, err)
+        if verb == "run" and code != 1:
+            run_cli("run", "--choose", "tier=t2", "--choose", "metric=AR6_GWP100", str(path))
+        if verb == "check":
+            run_api(path)
+
+
+# -- CSV data ---------------------------------------------------------------------------------
+
+CSV_CELLS = [
+    "1",
+    "2.5",
+    "-0",
+    "1e999",
+    "nan",
+    "NaN",
+    "inf",
+    "",
+    " ",
+    "abc",
+    "1,000",
+    "1_000",
+    "5 t",
+    '"7"',
+    '"a,b"',
+    '"',
+    "0x10",
+    "#",
+    "\t3",
+    "é",
+    "9" * 400,
+]
+
+
+@st.composite
+def csv_models(draw: st.DrawFn) -> tuple[str, str]:
+    """A model reading one data entry (long or wide) and maybe a dimension from a CSV file."""
+    labels = {"gas": ["CO2", "CH4"], "fuel": ["coal", "oil", "2020"]}
+    dims = draw(st.permutations(["gas", "fuel"]))[: draw(st.integers(0, 2))]
+    wide = draw(st.sampled_from([None, *dims]))
+    garbage = st.one_of(
+        st.sampled_from(CSV_CELLS),
+        st.sampled_from([*labels["gas"], *labels["fuel"], "zzz", "CO2 "]),
+        st.text(max_size=4),
+    )
+    number = st.one_of(st.integers(0, 1000).map(str), st.floats(0, 1e6).map(repr))
+
+    def cell() -> str:
+        return draw(garbage) if draw(st.integers(0, 9)) == 0 else draw(number)
+
+    if draw(st.integers(0, 4)) == 0:
+        csv = draw(st.text(max_size=200))  # anything at all
+    else:
+        row_dims = [d for d in dims if d != wide]
+        header = [*row_dims, *(labels[wide] if wide else ["value"])]
+        if draw(st.integers(0, 4)) == 0:
+            header = draw(st.lists(st.one_of(st.sampled_from(header), garbage), max_size=5))
+        keys = list(itertools.product(*(labels[d] for d in row_dims)))
+        keys = draw(st.permutations(keys))
+        if draw(st.integers(0, 3)) == 0:  # a missing or a repeated row
+            keys = keys[1:] if draw(st.booleans()) else [*keys, keys[0]]
+        rows = []
+        for key in keys:
+            fields = [*key, *(cell() for _ in range(len(header) - len(row_dims)))]
+            if draw(st.integers(0, 9)) == 0:
+                fields = [*fields[: draw(st.integers(0, len(fields)))], draw(garbage)]
+            rows.append(",".join(fields))
+        comments = draw(st.sampled_from(["", "# source: invented\n", "\n\n# a\n"]))
+        bom = draw(st.sampled_from(["", "\ufeff"]))
+        csv = bom + comments + ",".join(header) + "\n" + "\n".join(rows) + "\n"
+    doc: dict[str, Any] = {"carbon": 1, "model": "csv", "dimensions": dict(labels)}
+    entry: dict[str, Any] = {"csv": "data.csv", "dims": list(dims), "unit": "t"}
+    if wide:
+        entry["wide"] = wide
+    if draw(st.booleans()):
+        entry["fill"] = draw(st.sampled_from([0, 1.5, float("nan")]))
+    if draw(st.integers(0, 4)) == 0:
+        entry["columns"] = {draw(st.sampled_from(["gas", "fuel", "x"])): "Gas"}
+    if draw(st.integers(0, 4)) == 0:
+        entry["value"] = draw(st.sampled_from(["value", "amount", ""]))
+    if draw(st.integers(0, 4)) == 0:
+        doc["dimensions"]["gas"] = {
+            "csv": "data.csv",
+            "column": draw(st.sampled_from(["gas", "x"])),
+        }
+    doc["data"] = {"d": entry}
+    doc["rules"] = {"total": "sum(d)", "scaled": "d * 2"}
+    doc["outputs"] = ["total", "scaled"]
+    return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True), csv
+
+
+@settings(FAST, max_examples=budget(100))
+@given(csv_models())
+def test_generated_csv_data(model: tuple[str, str]) -> None:
+    text, csv = model
+    with model_file(text) as path:
+        (path.parent / "data.csv").write_text(csv, encoding="utf-8", errors="surrogatepass")
+        code, err = run_cli("check", str(path))
+        assert code in (0, 1), (code, err)
+        code, err = run_cli("run", str(path))
+        assert code in (0, 1, 3), (code, err)
+        run_api(path)
 
 
 def test_helpers_report_hangs() -> None:
