@@ -15,6 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/carbonc run models/ruritania/inventory.carbon
 	$(BIN)/carbonc run models/ruritania/inventory.carbon --choose metric=AR6_GWP100 -o out/ruritania
+	$(BIN)/carbonc run models/footprints/footprints.carbon --choose perspective=consumption
 
 test: $(STAMP) lint typecheck unit
 
