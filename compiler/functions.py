@@ -14,7 +14,7 @@ from carbonc.dsl import ast
 from carbonc.dsl.diagnostics import did_you_mean
 
 from . import ir
-from .units import DIMENSIONLESS, UnitError, divide, fmt, power
+from .units import DIMENSIONLESS, UnitError, divide, fmt, multiply, power
 
 if TYPE_CHECKING:
     from .check import Lowerer
@@ -197,6 +197,56 @@ def _safe_divide(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     unit, factor = combined
     out: ir.Op = ir.Apply(lw.broadcast(a, b), unit, call.span, False, "safe_divide", (a, b))
     return out if factor == 1.0 else ir.Scale(out.dims, unit, call.span, False, out, factor)
+
+
+@builtin(
+    "aggregate",
+    "aggregate(x, by=mapping): move x through a concordance (or weights) it shares one dim with",
+)
+def _aggregate(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    by = next((k for k in call.kwargs if k.name == "by"), None)
+    if len(call.args) != 1 or by is None or len(call.kwargs) != 1:
+        lw.diags.error(
+            "E0304",
+            "`aggregate` takes a value and `by=mapping`",
+            call.span,
+            help="usage: aggregate(emissions, by=sector_to_group)",
+        )
+        return None
+    x, m = lw.number(call.args[0]), lw.number(by.value)
+    if x is None or m is None:
+        return None
+    shared = [d for d in m.dims if d in x.dims]
+    if len(m.dims) != 2 or len(shared) != 1:
+        lw.diags.error(
+            "E0401",
+            f"`by=` must be a two-dim mapping sharing exactly one dim with the value; "
+            f"the mapping has dims {list(m.dims)}, the value {list(x.dims)}",
+            by.value.span,
+            help="declare the concordance with `dims: [fine, coarse]` and `mapping: true`",
+        )
+        return None
+    (fine,) = shared
+    (coarse,) = (d for d in m.dims if d != fine)
+    if coarse in x.dims:
+        lw.diags.error("E0401", f"the value already has dimension `{coarse}`", by.value.span)
+        return None
+    combined = lw.combine(multiply, x, m, call)
+    if combined is None:
+        return None
+    unit, factor = combined
+    dims = tuple(coarse if d == fine else d for d in x.dims)
+    out: ir.Op = ir.Contract(
+        (*tuple(d for d in x.dims if d != fine), coarse),
+        unit,
+        call.span,
+        False,
+        x,
+        m,
+        ((fine, fine),),
+    )
+    out = ir.Expand(dims, unit, call.span, False, out)
+    return out if factor == 1.0 else ir.Scale(dims, unit, call.span, False, out, factor)
 
 
 @builtin("share", "share(x, over=dim): x divided by its sum over dim")

@@ -91,6 +91,10 @@ class DataSpec(Strict):
     fill: Number | None = Field(
         default=None, description="value for label combinations the file omits"
     )
+    mapping: bool = Field(
+        default=False,
+        description="a concordance: each row pairs labels (1 where listed, 0 elsewhere); no value column",
+    )
     description: str | None = None
     cite: str | None = None
 

@@ -182,4 +182,6 @@ def load_one(
 def _read_csv(path: Path, spec: DataSpec, axes: list[Axis]) -> np.ndarray:
     if spec.wide is not None:
         return read_wide(path, axes, spec.wide, spec.columns, spec.fill)
+    if spec.mapping:
+        return read_long(path, axes, None, spec.columns, 0.0 if spec.fill is None else spec.fill)
     return read_long(path, axes, spec.value, spec.columns, spec.fill)

@@ -148,12 +148,19 @@ def _number(text: str) -> float | None:
 
 
 def read_long(
-    path: Path, axes: Sequence[Axis], value: str, columns: Mapping[str, str], fill: float | None
+    path: Path,
+    axes: Sequence[Axis],
+    value: str | None,
+    columns: Mapping[str, str],
+    fill: float | None,
 ) -> np.ndarray:
-    """Read a long-form table: one column per dimension plus a value column."""
+    """Read a long-form table: one column per dimension plus a value column.
+
+    With ``value=None`` the table is a concordance: every row stands for the value 1.
+    """
     table = read_table(path)
     dim_cols = [table.column(columns.get(a.name, a.name)) for a in axes]
-    val_col = table.column(value)
+    val_col = table.column(value) if value is not None else -1
     return _fill(
         table,
         axes,
@@ -237,7 +244,7 @@ def _fill(
         if skip:
             continue
         key = tuple(idx)
-        text = fields[val_col] if val_col < len(fields) else ""
+        text = fields[val_col] if 0 <= val_col < len(fields) else ("1" if val_col < 0 else "")
         v = _number(text)
         if v is None or math.isnan(v):
             what = (

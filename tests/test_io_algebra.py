@@ -143,3 +143,24 @@ def test_io_algebra_mistakes(write_model: Callable[..., Path], formula: str, cod
     with pytest.raises(CarbonError) as exc:
         load(path)
     assert [d.code for d in exc.value.diagnostics] == [code]
+
+
+def test_concordance_aggregates_and_weights_disaggregate(tmp_path: Path) -> None:
+    """`aggregate(x, by=map)` moves a value through a concordance (0/1) or a weight table."""
+    (tmp_path / "groups.csv").write_text(
+        "# sector -> group\nsector,group\nwheat,farming\nrice,farming\nsteel,industry\n"
+    )
+    (tmp_path / "m.carbon").write_text(
+        "carbon: 1\nmodel: conc\ndimensions:\n  sector: [wheat, rice, steel]\n  group: [farming, industry]\n"
+        "  region: [north, south]\n"
+        "data:\n  to_group: {csv: groups.csv, dims: [sector, group], mapping: true}\n"
+        "  e: {dims: [region, sector], unit: kt, values: {north: [1, 2, 3], south: [4, 5, 6]}}\n"
+        "  split: {dims: [group, sector], values: {farming: [0.25, 0.75, 0], industry: [0, 0, 1]}}\n"
+        'rules:\n  by_group: "aggregate(e, by=to_group)"\n  back: "aggregate(by_group, by=split)"\n'
+        'assert:\n  - "sum(by_group) == sum(e) within 1e-12"\n  - "sum(to_group, over=group) == 1"\n'
+    )
+    r = load(tmp_path / "m.carbon").run()
+    assert r["by_group"].dims == ("region", "group")
+    np.testing.assert_array_equal(r["by_group"].values, [[3, 3], [9, 6]])
+    assert r["by_group"].unit == "kt"
+    np.testing.assert_allclose(r["back"].values, [[0.75, 2.25, 3], [2.25, 6.75, 6]])
