@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,3 +29,30 @@ def write_model(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+class _Hang(BaseException):
+    """Raised by the alarm; a BaseException so carbonc's `except Exception` cannot swallow it."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds: int, what: str) -> Iterator[None]:
+    """Fail (instead of blocking the suite) when the body runs longer than ``seconds``.
+
+    This guards against hangs; it is not a timing assertion.
+    """
+
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise _Hang
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    outer = signal.alarm(seconds)  # an enclosing guard's remaining seconds, restored below
+    try:
+        yield
+    except _Hang:
+        raise AssertionError(f"hang: {what} took more than {seconds} s") from None
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+        if outer:
+            signal.alarm(outer)

@@ -32,6 +32,7 @@ from carbonc.dsl import ast
 from carbonc.dsl.diagnostics import CarbonError, Diagnostics
 from carbonc.dsl.parser import parse_formula
 from carbonc.dsl.span import Span
+from tests.conftest import time_limit
 
 #: Multiply every example budget, e.g. ``CARBONC_FUZZ_SCALE=20`` for a long bug hunt.
 SCALE = max(1, int(os.environ.get("CARBONC_FUZZ_SCALE", "1")))
@@ -56,30 +57,6 @@ HANG_SECONDS = 20
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-class _Hang(BaseException):
-    """Raised by the alarm; a BaseException so carbonc's `except Exception` cannot swallow it."""
-
-
-@contextlib.contextmanager
-def time_limit(seconds: int, what: str) -> Iterator[None]:
-    """Fail (instead of blocking the suite) when the body runs longer than ``seconds``."""
-
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise _Hang
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    outer = signal.alarm(seconds)  # an enclosing guard's remaining seconds, restored below
-    try:
-        yield
-    except _Hang:
-        raise AssertionError(f"hang: {what} took more than {seconds} s") from None
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-        if outer:
-            signal.alarm(outer)
 
 
 _CRASH_FILE = re.compile(r"Details were saved to (.+?); please attach")

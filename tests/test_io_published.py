@@ -18,6 +18,15 @@ from carbonc.compiler import load
 from tests.conftest import SHARED
 
 GOLDEN = SHARED / "io_golden_tests"
+# The six product groups as both tables label their rows.
+PRODUCT_ROWS = [
+    "agriculture_group",
+    "industry_group",
+    "construction",
+    "trade_group",
+    "business_services_group",
+    "other_services_group",
+]
 
 MODEL = """
 carbon: 1
@@ -120,14 +129,7 @@ def test_eurostat_manual_germany_1995(tmp_path: Path) -> None:
     emp = np.array([float(table["employment_total"][c]) for c in sectors])
     with (folder / "germany_15_3_airpol.csv").open(encoding="utf-8") as f:
         air = {row["airpol"].strip(): row for row in csv.DictReader(f, skipinitialspace=True)}
-    air_cols = [
-        "agriculture_group",
-        "industry_group",
-        "construction",
-        "trade_group",
-        "business_services_group",
-        "other_services_group",
-    ]
+    air_cols = PRODUCT_ROWS
     ext = {g: np.array([float(air[g][c]) for c in air_cols]) for g in ("CO2", "CH4")}
     r = load(_model(tmp_path, sectors, z, x, ext, emp, gva, "MEUR")).run()
 
@@ -173,14 +175,7 @@ def test_un_handbook_germany_2009_emission_multipliers(tmp_path: Path) -> None:
         header = next(reader)
         rows = {row[4]: row for row in reader}
     sectors = header[5:11]
-    product_rows = [
-        "agriculture_group",
-        "industry_group",
-        "construction",
-        "trade_group",
-        "business_services_group",
-        "other_services_group",
-    ]
+    product_rows = PRODUCT_ROWS
     z = np.array([[float(v) for v in rows[p][5:11]] for p in product_rows])
     x = np.array([float(v) for v in rows["output"][5:11]])
     gva = np.array([float(v) for v in rows["gva"][5:11]])

@@ -12,11 +12,9 @@ import ast
 import contextlib
 import os
 import re
-import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -27,6 +25,7 @@ from carbonc.dsl import yaml_loader
 from carbonc.dsl.diagnostics import CarbonError, Diagnostic, Diagnostics
 from carbonc.dsl.parser import parse_formula
 from carbonc.dsl.span import Span
+from tests.conftest import time_limit
 
 REPO = Path(__file__).resolve().parents[1]
 HEADER = "carbon: 1\nmodel: t\n"
@@ -34,28 +33,9 @@ HEADER = "carbon: 1\nmodel: t\n"
 # -- helpers ----------------------------------------------------------------------------------
 
 
-class _Hang(BaseException):
-    """Raised by the alarm; a BaseException so carbonc's `except Exception` cannot swallow it."""
-
-
-@contextlib.contextmanager
-def fails_fast(seconds: int = 10) -> Iterator[None]:
-    """Guard against a hang (this is not a benchmark): fail instead of blocking the suite."""
-
-    def on_alarm(signum: int, frame: Any) -> None:
-        raise _Hang
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    outer = signal.alarm(seconds)  # an enclosing guard's remaining seconds, restored below
-    try:
-        yield
-    except _Hang:
-        pytest.fail(f"did not finish within {seconds} s (hang or catastrophic expansion)")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, old)
-        if outer:
-            signal.alarm(outer)
+def fails_fast(seconds: int = 10) -> contextlib.AbstractContextManager[None]:
+    """Guard against a hang or a catastrophic expansion (not a benchmark)."""
+    return time_limit(seconds, "the call (hang or catastrophic expansion)")
 
 
 def write(path: Path, text: str) -> Path:
