@@ -341,22 +341,35 @@ def _flat(ex: Executor, dims: tuple[str, ...]) -> int:
 
 def _leontief_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
     n = _flat(ex, op.rows)
-    rhs = ex.eval(op.rhs)
-    others = tuple(d for d in rhs.dims if d not in op.rows)
-    # One contiguous copy of the right-hand sides, solved in place (the evaluated operand is
-    # dropped first): a large solve holds the factors plus this one array and small batches.
+    others = tuple(d for d in op.rhs.dims if d not in op.rows)
+    # The right-hand sides are built (or copied once) as one contiguous array in solve order,
+    # then solved in place: a large solve holds the factors plus this array and small batches.
     if op.transposed:
         # Row vectors s over (…, rows): solve (I - A)^T m = s, one column per row vector.
         order = (*others, *op.rows)
-        s = np.array(rhs.aligned(order), dtype=np.float64, order="C")
-        del rhs
+        s = _fresh(ex, op.rhs, order)
         _solve(ex, op, s.reshape(-1, n).T, transposed=True)
         return LArray(s, order)
     order = (*op.rows, *others)
-    y = np.array(rhs.aligned(order), dtype=np.float64, order="C")
-    del rhs
+    y = _fresh(ex, op.rhs, order)
     _solve(ex, op, y.reshape(n, -1), transposed=False)
     return LArray(y, order)
+
+
+def _fresh(ex: Executor, op: ir.Op, order: tuple[str, ...]) -> np.ndarray:
+    """``op`` as a new C-contiguous float64 array with axes ``order``, safe to overwrite.
+
+    An element-wise product (the usual right-hand side, e.g. ``S * eye(region)``) is computed
+    straight into that layout, so it is never held twice.
+    """
+    if isinstance(op, ir.Binary) and op.op in ("*", "/", "+", "-") and not ex.restrict:
+        a, b = ex.eval(op.a), ex.eval(op.b)
+        shape = tuple(ex.size(d) for d in order)
+        out = np.empty(shape)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            BINARY[op.op](a.aligned(order), b.aligned(order), out=out)
+        return out
+    return np.array(ex.eval(op).aligned(order), dtype=np.float64, order="C")
 
 
 def _solve(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> None:
