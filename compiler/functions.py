@@ -14,7 +14,7 @@ from carbonc.dsl import ast
 from carbonc.dsl.diagnostics import did_you_mean
 
 from . import ir
-from .units import DIMENSIONLESS, UnitError, divide, fmt, multiply, power
+from .units import DIMENSIONLESS, UnitError, divide, multiply, power
 
 if TYPE_CHECKING:
     from .check import Lowerer
@@ -436,8 +436,3 @@ def _leontief(lw: Lowerer, call: ast.Call) -> ir.Op | None:
 def signature_list() -> str:
     """All built-ins, for help texts."""
     return ", ".join(sorted(REGISTRY))
-
-
-def unit_text(op: ir.Op) -> str:
-    """The unit of ``op`` as users read it."""
-    return fmt(op.unit)

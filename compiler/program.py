@@ -187,7 +187,7 @@ class _Builder:
         self.asserts: list[AssertDef] = []
         self.dims: dict[str, list[DimDecl]] = {}
         self.modules: dict[str, Module] = {}
-        self.overrides: list[tuple[Scope, Module, str]] = []
+        self.overrides: list[tuple[Scope, Module]] = []
 
     # -- loading ------------------------------------------------------------------------
 
@@ -501,7 +501,7 @@ class _Builder:
                 )
             )
         if spec.override:
-            self.overrides.append((scope, m, ""))
+            self.overrides.append((scope, m))
 
     def dimension(
         self,
@@ -612,7 +612,7 @@ class _Builder:
 
     def apply_overrides(self) -> None:
         # Deepest scopes first, so an outer model's override wins over an inner one.
-        for scope, m, _ in sorted(self.overrides, key=lambda t: -t[0].depth):
+        for scope, m in sorted(self.overrides, key=lambda t: -t[0].depth):
             for target, ov in m.spec.override.items():
                 span = m.key_span("override", target)
                 formula = m.formulas.get(("override", target))

@@ -7,7 +7,6 @@ operation is cached because generated models repeat the same few units many time
 from __future__ import annotations
 
 import contextlib
-import math
 import re
 from functools import lru_cache
 from typing import Any
@@ -222,8 +221,3 @@ def describe_dimension(unit: Unit) -> str:
     if len(extra) == 1 and extra[0].startswith("currency_"):
         return f"an amount of {extra[0].removeprefix('currency_')}"
     return f"`{dim}`"
-
-
-def is_finite_number(x: float) -> bool:
-    """Whether ``x`` is a finite float (used for literal checks)."""
-    return math.isfinite(x)
