@@ -88,6 +88,9 @@ def _reduction(fn: str) -> Callable[[Lowerer, ast.Call], ir.Op | None]:
         if over is None:
             return None
         dims = tuple(d for d in x.dims if d not in over)
+        if fn == "sum" and isinstance(x, ir.Binary) and x.op == "*":
+            # sum(a * b, over=d) is one contraction: the product is never materialised.
+            return ir.SumProduct(dims, x.unit, call.span, False, x.a, x.b)
         return ir.Reduce(dims, x.unit, call.span, False, fn, x, over)
 
     return lower

@@ -129,6 +129,15 @@ class Contract(Op):
 
 
 @dataclass(frozen=True, slots=True)
+class SumProduct(Op):
+    """``sum(a * b, over=…)``: multiply and sum in one contraction (dims of a and b meet by
+    name; ``dims`` are the ones kept)."""
+
+    a: Op
+    b: Op
+
+
+@dataclass(frozen=True, slots=True)
 class Reduce(Op):
     """A reduction (``sum``, ``mean``, ``min``, ``max``) over some dims."""
 
@@ -214,7 +223,7 @@ def operands(op: Op) -> tuple[Op, ...]:
             return (a, rhs)
         case LeontiefInverse(a=a):
             return (a,)
-        case Binary(a=a, b=b) | Contract(a=a, b=b):
+        case Binary(a=a, b=b) | Contract(a=a, b=b) | SumProduct(a=a, b=b):
             return (a, b)
         case Where(cond=c, a=a, b=b):
             return (c, a, b)
@@ -264,6 +273,8 @@ def describe(op: Op) -> str:
             return f"({describe(a)} {o} {describe(b)})"
         case Contract(a=a, b=b, pairs=pairs):
             return f"({describe(a)} @[{','.join(f'{x}~{y}' for x, y in pairs)}] {describe(b)})"
+        case SumProduct(a=a, b=b, dims=dims):
+            return f"sum({describe(a)} * {describe(b)}, keep=({','.join(dims)}))"
         case Reduce(fn=fn, x=x, over=over):
             return f"{fn}({describe(x)}, over=({','.join(over)}))"
         case Scan(fn=fn, x=x, along=along):

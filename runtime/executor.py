@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -13,6 +14,8 @@ from carbonc.dsl.span import Span
 from . import linalg
 from .kernels import APPLY, BINARY, REDUCE, SCAN, UNARY
 from .larray import LArray
+
+CHUNK_BYTES = 2 << 20  # rows of a lazy matrix are computed in chunks of about this size
 
 
 class SolveError(ArithmeticError):
@@ -44,7 +47,7 @@ class Executor:
         self.factors: dict[object, linalg.Factors | linalg.BlockJacobi] = {}
         self.iterative: dict[object, bool] = {}  # per matrix: solve by block-Jacobi, not LU
         self.lazy: set[str] = set()  # matrices only ever solved against: never held in full
-        self.restrict: tuple[str, slice] | None = None
+        self.restrict: dict[str, slice] = {}  # dims evaluated only in part (see eval_rows)
 
     def factors_for(
         self, a: ir.Op, rows: tuple[str, ...], cols: tuple[str, ...]
@@ -72,11 +75,12 @@ class Executor:
         buf = np.empty((n, n), dtype=dtype)
         diagonal: list[slice] = []
         block_diagonal = len(rows) > 1
-        for sl, chunk in row_blocks():
+        for sl, block, chunk in row_blocks(True):
             np.negative(chunk, out=buf[sl])
             if block_diagonal:  # (any() scans without a temporary copy)
-                block_diagonal = not (chunk[:, : sl.start].any() or chunk[:, sl.stop :].any())
-            diagonal.append(sl)
+                block_diagonal = not (chunk[:, : block.start].any() or chunk[:, block.stop :].any())
+            if not diagonal or diagonal[-1] != block:
+                diagonal.append(block)
         buf.flat[:: n + 1] += 1.0
         blocks = diagonal if block_diagonal else [slice(0, n)]
         try:
@@ -88,33 +92,46 @@ class Executor:
     def _row_blocks(
         self, a: ir.Op, rows: tuple[str, ...], cols: tuple[str, ...], n: int
     ) -> linalg.RowBlocks:
-        """Rows of the matrix, one label of the first row dim at a time, in double precision."""
+        """Rows of the matrix in double precision, as (rows, diagonal block, A[rows, :]).
+
+        The diagonal block is one label of the first row dim (a region). With ``fine``, a
+        region is split further along the second row dim, so no chunk exceeds ``CHUNK_BYTES``.
+        """
         order = (*rows, *cols)
         first = rows[0]
         size = len(self.labels[first])
         per = n // size
+        inner = len(self.labels[rows[1]]) if len(rows) == 2 else 1
         lazy = isinstance(a, ir.Ref) and a.qname not in self.values and a.qname in self.lazy
         full = None if lazy else self.eval(a)
+        fine_rows = max(1, CHUNK_BYTES // max(1, 8 * n))
 
-        def blocks() -> Any:
+        def blocks(fine: bool) -> Any:
+            step = min(inner, fine_rows) if fine and len(rows) == 2 else inner
             for i in range(size):
-                sl = slice(i * per, (i + 1) * per)
-                if full is not None:
-                    yield (
-                        sl,
-                        np.asarray(full.aligned(order)[i : i + 1], dtype=float).reshape(per, n),
-                    )
-                else:
+                block = slice(i * per, (i + 1) * per)
+                for j in range(0, inner, step):
+                    k = min(inner, j + step)
+                    sl = slice(i * per + j * (per // inner), i * per + k * (per // inner))
+                    if full is not None:
+                        part = full.aligned(order)[i : i + 1]
+                        if len(rows) == 2:
+                            part = part[:, j:k]
+                        yield sl, block, np.asarray(part, dtype=float).reshape(-1, n)
+                        continue
                     assert isinstance(a, ir.Ref)
-                    chunk = self.eval_rows(self.ir[a.qname], first, slice(i, i + 1))
-                    yield sl, np.asarray(chunk.aligned(order), dtype=float).reshape(per, n)
+                    restrict = {first: slice(i, i + 1)}
+                    if len(rows) == 2 and step < inner:
+                        restrict[rows[1]] = slice(j, k)
+                    chunk = self.eval_rows(self.ir[a.qname], restrict)
+                    yield sl, block, np.asarray(chunk.aligned(order), dtype=float).reshape(-1, n)
 
         return blocks
 
-    def eval_rows(self, op: ir.Op, dim: str, sl: slice) -> LArray:
-        """Evaluate ``op`` for the labels ``sl`` of ``dim`` only, without full-size temporaries."""
+    def eval_rows(self, op: ir.Op, restrict: dict[str, slice]) -> LArray:
+        """Evaluate ``op`` for part of some dims only (``{dim: slice}``), without full-size temporaries."""
         saved = self.restrict
-        self.restrict = (dim, sl)
+        self.restrict = restrict
         try:
             return self.eval(op)
         finally:
@@ -122,9 +139,9 @@ class Executor:
 
     def size(self, dim: str) -> int:
         """The length of ``dim`` in the current evaluation (a slice of it when restricted)."""
-        r = self.restrict
-        if r is not None and r[0] == dim:
-            return len(range(*r[1].indices(len(self.labels[dim]))))
+        sl = self.restrict.get(dim)
+        if sl is not None:
+            return len(range(*sl.indices(len(self.labels[dim]))))
         return len(self.labels[dim])
 
     def _column_labels(self, rows: tuple[str, ...], cols: list[int]) -> list[str]:
@@ -232,14 +249,51 @@ class Executor:
                     if dep in self.lazy:
                         release(dep)
 
-        for q in self.order:
-            if q not in need or q in self.values:
-                continue
-            if q in self.lazy:
+        for q in self._schedule(need, reads):
+            if q in self.values or q in self.lazy:
                 continue
             self.values[q] = self.eval(self.ir[q])
             release(q)
         return self.values
+
+    def _schedule(self, need: set[str], reads: Mapping[str, set[str]]) -> list[str]:
+        """A topological order of ``need`` that runs linear solves as early as they can run.
+
+        Finishing every solve against a matrix early lets its factors (the largest array of
+        an input-output run) be freed before the element-wise work that follows.
+        """
+        rank = {q: i for i, q in enumerate(self.order)}
+        # Solves first, the narrowest first: their results are small and stay alive while
+        # the wide ones run.
+        width = {q: sum(self._rhs_columns(o) for o in _walk(self.ir[q])) for q in need}
+
+        def key(q: str) -> tuple[int, int, int]:
+            return (0, width[q], rank[q]) if width[q] else (1, 0, rank[q])
+
+        waiting = {q: len(reads[q]) for q in need}
+        users: dict[str, list[str]] = {q: [] for q in need}
+        for q in need:
+            for dep in reads[q]:
+                users[dep].append(q)
+        ready = [(*key(q), q) for q, n in waiting.items() if n == 0]
+        heapq.heapify(ready)
+        out: list[str] = []
+        while ready:
+            q = heapq.heappop(ready)[-1]
+            out.append(q)
+            for user in users[q]:
+                waiting[user] -= 1
+                if waiting[user] == 0:
+                    heapq.heappush(ready, (*key(user), user))
+        return out
+
+    def _rhs_columns(self, op: ir.Op) -> int:
+        """How many right-hand sides a solve op has (0 for other ops)."""
+        if isinstance(op, ir.LeontiefSolve):
+            return _flat(self, tuple(d for d in op.rhs.dims if d not in op.rows))
+        if isinstance(op, ir.LeontiefInverse):
+            return _flat(self, op.rows)
+        return 0
 
     def eval(self, op: ir.Op) -> LArray:
         """Evaluate one op tree to a labelled array with exactly ``op.dims``.
@@ -248,13 +302,16 @@ class Executor:
         couple rows (solves, running sums along it), are evaluated whole; the rest see slices.
         """
         r = self.restrict
-        if r is not None and (r[0] not in op.dims or _couples_rows(op, r[0])):
-            self.restrict = None
-            try:
-                out = self.eval(op)
-            finally:
-                self.restrict = r
-            return _slice(out, r) if r[0] in op.dims else out
+        if r:
+            kept = {d: sl for d, sl in r.items() if d in op.dims}
+            coupled = any(_couples_rows(op, d) for d in kept)
+            if coupled or len(kept) != len(r):
+                self.restrict = {} if coupled else kept
+                try:
+                    out = self.eval(op)
+                finally:
+                    self.restrict = r
+                return _slice(out, kept) if coupled else out
         out = _EVAL[type(op)](self, op)
         if out.dims != op.dims:
             out = LArray(np.asarray(out.aligned(op.dims)), op.dims)
@@ -283,25 +340,24 @@ def _couples_rows(op: ir.Op, dim: str) -> bool:
     return isinstance(op, ir.Scan) and op.along == dim
 
 
-def _slice(x: LArray, r: tuple[str, slice]) -> LArray:
-    axis = x.dims.index(r[0])
-    return LArray(x.values[(slice(None),) * axis + (r[1],)], x.dims)
+def _slice(x: LArray, r: dict[str, slice]) -> LArray:
+    index = tuple(r.get(d, slice(None)) for d in x.dims)
+    return LArray(x.values[index], x.dims)
 
 
 def _stored(ex: Executor, x: LArray) -> LArray:
     """A stored array, sliced to the current row restriction."""
-    r = ex.restrict
-    return _slice(x, r) if r is not None and r[0] in x.dims else x
+    return _slice(x, ex.restrict) if ex.restrict else x
 
 
 def _rename(ex: Executor, op: ir.Rename) -> LArray:
     mapping = dict(op.mapping)
     r = ex.restrict
-    if r is None:
+    if not r:
         x = ex.eval(op.x)
     else:
-        source = next((d for d in op.x.dims if mapping.get(d, d) == r[0]), None)
-        ex.restrict = (source, r[1]) if source is not None else None
+        # A restriction on an output dim applies to the input dim renamed to it.
+        ex.restrict = {d: r[mapping.get(d, d)] for d in op.x.dims if mapping.get(d, d) in r}
         try:
             x = ex.eval(op.x)
         finally:
@@ -333,6 +389,25 @@ def _contract(ex: Executor, op: ir.Contract) -> LArray:
     dims = tuple(renames.get(d, d) for _, d in kept)
     out = "".join(letters[k] for k in kept)
     return LArray(np.einsum(f"{sa},{sb}->{out}", a.values, b.values, optimize=True), dims)
+
+
+def _sum_product(ex: Executor, op: ir.SumProduct) -> LArray:
+    a, b = ex.eval(op.a), ex.eval(op.b)
+    letters = {d: chr(ord("a") + i) for i, d in enumerate(dict.fromkeys((*a.dims, *b.dims)))}
+    spec = "".join(letters[d] for d in a.dims) + "," + "".join(letters[d] for d in b.dims)
+    out = np.einsum(
+        f"{spec}->{''.join(letters[d] for d in op.dims)}", a.values, b.values, optimize=True
+    )
+    return LArray(np.asarray(out, dtype=float), op.dims)
+
+
+def _walk(op: ir.Op) -> list[ir.Op]:
+    out, stack = [], [op]
+    while stack:
+        o = stack.pop()
+        out.append(o)
+        stack.extend(ir.operands(o))
+    return out
 
 
 def _flat(ex: Executor, dims: tuple[str, ...]) -> int:
@@ -455,6 +530,7 @@ def _expand(ex: Executor, op: ir.Expand) -> LArray:
 
 _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
     ir.Rename: _rename,
+    ir.SumProduct: _sum_product,
     ir.Identity: _identity,
     ir.LeontiefSolve: _leontief_solve,
     ir.LeontiefInverse: _leontief_inverse,

@@ -28,7 +28,8 @@ CORRECTION_RTOL = 1e-6
 SOLVE_BATCH = 64  # right-hand sides solved (and refined) together
 REFINE_MAX_STEPS = 8
 
-RowBlocks = Callable[[], Iterator[tuple[slice, np.ndarray]]]  # (rows, A[rows, :]) in float64
+# (rows, their diagonal block, A[rows, :] in float64); with True, chunks of a few MB at most
+RowBlocks = Callable[[bool], Iterator[tuple[slice, slice, np.ndarray]]]
 
 
 class SingularSystem(ArithmeticError):
@@ -117,17 +118,20 @@ def factorize(a: np.ndarray) -> Factors:
     m = np.negative(a, dtype=np.float32 if n >= MIXED_PRECISION_MIN else np.float64)
     m.flat[:: n + 1] += 1.0
 
-    def rows() -> Iterator[tuple[slice, np.ndarray]]:
-        step = max(1, (1 << 24) // max(n, 1))
+    def rows(fine: bool) -> Iterator[tuple[slice, slice, np.ndarray]]:
+        step = max(1, (1 << 19) // max(n, 1))
         for i in range(0, n, step):
-            yield slice(i, min(n, i + step)), a[i : i + step]
+            sl = slice(i, min(n, i + step))
+            yield sl, sl, a[sl]
 
     return factorize_buffer(m, [slice(0, n)], rows)
 
 
-def _raw_solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
-    """One pass through the LU (in its own precision); rhs is n x k."""
-    out = np.empty(rhs.shape, dtype=np.float64)
+def _raw_solve(
+    f: Factors, rhs: np.ndarray, transposed: bool, out: np.ndarray | None = None
+) -> np.ndarray:
+    """One pass through the LU (in its own precision); rhs is n x k. ``out`` may be ``rhs``."""
+    out = np.empty(rhs.shape, dtype=np.float64) if out is None else out
     _, getrs = _lapack(f.lu[0].dtype)
     # The LU is of (I - A)^T, so a plain solve uses trans=1 and a transposed one trans=0.
     trans = 0 if transposed else 1
@@ -140,17 +144,18 @@ def _raw_solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
     return out
 
 
-def _apply(f: Factors, v: np.ndarray, transposed: bool) -> np.ndarray:
-    """(I - A) v, or (I - A)^T v, from A's rows in double precision."""
+def _residual(f: Factors, rhs: np.ndarray, x: np.ndarray, transposed: bool) -> np.ndarray:
+    """rhs - (I - A) x (or its transpose), from A's rows in double precision, in one buffer."""
     assert f.rows is not None
-    out = v.copy()
+    r = np.asfortranarray(rhs - x)
     if transposed:
-        for rows, a in f.rows():
-            out -= a.T @ v[rows]
+        # r += A[rows, :]^T x[rows], accumulated in place by BLAS (beta = 1): no temporary.
+        for rows, _, a in f.rows(True):
+            r = sla.blas.dgemm(1.0, a.T, x[rows], beta=1.0, c=r, overwrite_c=True)
     else:
-        for rows, a in f.rows():
-            out[rows] -= a @ v
-    return out
+        for rows, _, a in f.rows(True):
+            r[rows] += a @ x
+    return r
 
 
 def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
@@ -172,7 +177,8 @@ def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
     if not f.mixed or f.rows is None:
         return x
     for step in range(1, REFINE_MAX_STEPS + 1):
-        dx = _raw_solve(f, rhs - _apply(f, x, transposed), transposed)
+        r = _residual(f, rhs, x, transposed)
+        dx = _raw_solve(f, r, transposed, out=r)  # the correction replaces the residual
         x += dx
         if float(np.abs(dx).max()) <= CORRECTION_RTOL * max(float(np.abs(x).max()), 1e-300):
             f.refinement_steps.append(step)
@@ -222,7 +228,7 @@ class BlockJacobi:
         blocks: list[slice] = []
         lus: list[tuple[np.ndarray, np.ndarray]] = []
         data, indices, counts = [], [], []
-        for sl, chunk in rows():
+        for sl, _, chunk in rows(False):
             block = np.eye(sl.stop - sl.start) - chunk[:, sl]
             lu, piv, info = sla.lapack.dgetrf(block, overwrite_a=True)
             if info > 0:

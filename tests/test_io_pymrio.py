@@ -170,9 +170,10 @@ def test_mixed_precision_and_block_solves_keep_1e9(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The single-precision LU with refinement (used for large tables) still agrees to 1e-9."""
-    from carbonc.runtime import linalg
+    from carbonc.runtime import executor, linalg
 
     monkeypatch.setattr(linalg, "MIXED_PRECISION_MIN", 8)
+    monkeypatch.setattr(executor, "CHUNK_BYTES", 1)  # one row of A at a time
     io = _random_mrio(5, 4, 6, 2, 2)
     folder = tmp_path / "mrio"
     io.save_all(folder)  # type: ignore[attr-defined]

@@ -677,7 +677,7 @@ def test_huge_array_is_diagnosed_not_crashed(
         body = "data:\n  x: {dims: [a, b, c, d], unit: t, values: 1}\nrules:\n  y: 'sum(x)'\n"
     else:  # two 10^6-cell arrays (8 MB each) whose product is the 10^12-cell one
         body = "data:\n  x: {dims: [a, b], unit: t, values: 1}\n  z: {dims: [c, d], unit: '1', values: 2}\n"
-        body += "rules:\n  y: 'sum(x * z)'\n"
+        body += "rules:\n  y: 'sum(x * z + x)'\n"  # the sum is of a huge broadcast
     path = write(tmp_path / "m.carbon", HEADER + "dimensions:\n" + dims + body + "outputs: [y]\n")
     code, err = cli(capsys, "run", str(path))
     assert code == 1, err
