@@ -136,8 +136,8 @@ def _raw_solve(
     # The LU is of (I - A)^T, so a plain solve uses trans=1 and a transposed one trans=0.
     trans = 0 if transposed else 1
     for lu, piv, b in zip(f.lu, f.piv, f.blocks, strict=True):
-        part = np.asarray(rhs[b], dtype=lu.dtype, order="F")
-        x, info = getrs(lu, piv, part, trans=trans)
+        part = np.array(rhs[b], dtype=lu.dtype, order="F")  # our copy: solved in place
+        x, info = getrs(lu, piv, part, trans=trans, overwrite_b=True)
         if info != 0:  # pragma: no cover - getrs only fails on malformed arguments
             raise ArithmeticError(f"LAPACK getrs failed (info={info})")
         out[b] = x
@@ -147,7 +147,8 @@ def _raw_solve(
 def _residual(f: Factors, rhs: np.ndarray, x: np.ndarray, transposed: bool) -> np.ndarray:
     """rhs - (I - A) x (or its transpose), from A's rows in double precision, in one buffer."""
     assert f.rows is not None
-    r = np.asfortranarray(rhs - x)
+    r = np.empty(x.shape, order="F")
+    np.subtract(rhs, x, out=r)
     if transposed:
         # r += A[rows, :]^T x[rows], accumulated in place by BLAS (beta = 1): no temporary.
         for rows, _, a in f.rows(True):
