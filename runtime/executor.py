@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -15,6 +14,7 @@ from . import linalg
 from .kernels import APPLY, BINARY, REDUCE, SCAN, UNARY
 from .larray import LArray
 
+BIG_ELEMENTS = 1 << 20  # arrays this large are freed as soon as possible (see _schedule)
 CHUNK_BYTES = 2 << 20  # rows of a lazy matrix are computed in chunks of about this size
 
 
@@ -257,34 +257,50 @@ class Executor:
         return self.values
 
     def _schedule(self, need: set[str], reads: Mapping[str, set[str]]) -> list[str]:
-        """A topological order of ``need`` that runs linear solves as early as they can run.
+        """A topological order of ``need`` that keeps the largest arrays alive the shortest.
 
-        Finishing every solve against a matrix early lets its factors (the largest array of
-        an input-output run) be freed before the element-wise work that follows.
+        Among the definitions ready to run, first come those that are the last reader of a
+        large array (so it can be freed at once), then linear solves, widest first (the widest
+        runs while little else is alive, and its reader then frees it; all solves finish early
+        so the factors, the largest array of an input-output run, are freed before the
+        element-wise work), then the rest in compile order.
         """
         rank = {q: i for i, q in enumerate(self.order)}
-        # Solves first, the narrowest first: their results are small and stay alive while
-        # the wide ones run.
         width = {q: sum(self._rhs_columns(o) for o in _walk(self.ir[q])) for q in need}
-
-        def key(q: str) -> tuple[int, int, int]:
-            return (0, width[q], rank[q]) if width[q] else (1, 0, rank[q])
-
-        waiting = {q: len(reads[q]) for q in need}
+        # What a solve reads is as urgent as the solve.
+        for q in sorted((q for q in need if width[q]), key=lambda q: width[q]):
+            stack = list(reads[q])
+            while stack:
+                dep = stack.pop()
+                if width[dep] < width[q]:
+                    width[dep] = width[q]
+                    stack.extend(reads[dep])
+        big = {q for q in need if _flat(self, self.ir[q].dims) >= BIG_ELEMENTS}
+        readers_left = dict.fromkeys(need, 0)
         users: dict[str, list[str]] = {q: [] for q in need}
         for q in need:
             for dep in reads[q]:
                 users[dep].append(q)
-        ready = [(*key(q), q) for q, n in waiting.items() if n == 0]
-        heapq.heapify(ready)
+                readers_left[dep] += 1
+        waiting = {q: len(reads[q]) for q in need}
+
+        def key(q: str) -> tuple[int, int, int]:
+            if any(readers_left[d] == 1 and d in big for d in reads[q]):
+                return (0, 0, rank[q])
+            return (1, -width[q], rank[q]) if width[q] else (2, 0, rank[q])
+
+        ready = [q for q, n in waiting.items() if n == 0]
         out: list[str] = []
         while ready:
-            q = heapq.heappop(ready)[-1]
+            q = min(ready, key=key)  # the ready set stays small, and keys change as we go
+            ready.remove(q)
             out.append(q)
+            for dep in reads[q]:
+                readers_left[dep] -= 1
             for user in users[q]:
                 waiting[user] -= 1
                 if waiting[user] == 0:
-                    heapq.heappush(ready, (*key(user), user))
+                    ready.append(user)
         return out
 
     def _rhs_columns(self, op: ir.Op) -> int:
@@ -395,9 +411,8 @@ def _sum_product(ex: Executor, op: ir.SumProduct) -> LArray:
     a, b = ex.eval(op.a), ex.eval(op.b)
     letters = {d: chr(ord("a") + i) for i, d in enumerate(dict.fromkeys((*a.dims, *b.dims)))}
     spec = "".join(letters[d] for d in a.dims) + "," + "".join(letters[d] for d in b.dims)
-    out = np.einsum(
-        f"{spec}->{''.join(letters[d] for d in op.dims)}", a.values, b.values, optimize=True
-    )
+    # No path optimisation: numpy's plain einsum loop needs no transposed copies of the inputs.
+    out = np.einsum(f"{spec}->{''.join(letters[d] for d in op.dims)}", a.values, b.values)
     return LArray(np.asarray(out, dtype=float), op.dims)
 
 
