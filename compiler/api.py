@@ -246,7 +246,7 @@ class Model:
                         "E1101",
                         f"{exc}: cannot solve the Leontief system",
                         exc.span,
-                        help="check the columns named below: a sector whose inputs exceed its output, or "
+                        help="check the columns in the note: a sector whose inputs exceed its output, or "
                         "a zero-output sector with inputs, makes I - A singular",
                         notes=(f"offending columns: {cols}",) if cols else (),
                     )

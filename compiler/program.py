@@ -559,7 +559,12 @@ class _Builder:
             scope.broken.add(name)
             return
         except DataError as exc:
-            self.diags.extend(exc.diagnostics)
+            # A problem with the folder itself is shown at the `mrio:` line of the model.
+            at = m.span("data", name, "mrio")
+            self.diags.extend(
+                replace(x, span=at) if x.span is not None and Path(x.span.file).is_dir() else x
+                for x in exc.diagnostics
+            )
             scope.broken.add(name)
             return
         except (OSError, ValueError) as exc:

@@ -119,9 +119,14 @@ def _mrio_member(
                 for k in ("region", "sector", "category", "stressor")
             )
         )
-        cache[key] = mrio.read(m.files, labels)
-    dims = d.dims or ()
-    return LArray(cache[key][m.member], dims)
+        try:
+            cache[key] = mrio.read(m.files, labels)
+        except DataError:
+            cache[key] = {}  # reported once, for the first table read
+            raise
+    if m.member not in cache[key]:
+        raise DataError([])  # the folder's error was already reported
+    return LArray(cache[key][m.member], d.dims or ())
 
 
 def _section(d: Definition) -> str:
