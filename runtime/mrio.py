@@ -249,7 +249,7 @@ def _numeric(df: pd.DataFrame, table: TableFile) -> np.ndarray:
         raise _fail(
             table.path,
             f"non-numeric or missing value in `{table.path.name}` at row "
-            f"{df.index[i]!r}, column {df.columns[j]!r} ({int(bad.sum())} such cell{"s" if int(bad.sum()) != 1 else ""})",
+            f"{df.index[i]!r}, column {df.columns[j]!r} ({int(bad.sum())} such cell{'s' if int(bad.sum()) != 1 else ''})",
             "every cell of an MRIO table must be a finite number",
             line,
         )
