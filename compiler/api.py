@@ -360,14 +360,14 @@ def _check_assert(
     ex: Executor, a: CheckedAssert, coords: Mapping[str, tuple[str, ...]]
 ) -> tuple[bool, str]:
     if a.cond is not None:
-        c = ex.eval(a.cond)
+        c = ex.evaluate(a.cond)
         bad = ~np.asarray(c.values, dtype=bool)
         if not bad.any():
             return True, ""
         where = _first_where(bad, c.dims, coords)
         return False, f"false{where}" + f" ({int(bad.sum())} of {bad.size} values)"
     assert a.left is not None and a.right is not None
-    left, right = ex.eval(a.left), ex.eval(a.right)
+    left, right = ex.evaluate(a.left), ex.evaluate(a.right)
     dims = tuple(dict.fromkeys((*left.dims, *right.dims)))
     lv, rv = np.broadcast_arrays(left.aligned(dims), right.aligned(dims))
     diff = np.abs(lv - rv)

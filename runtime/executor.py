@@ -103,7 +103,7 @@ class Executor:
         per = n // size
         inner = len(self.labels[rows[1]]) if len(rows) == 2 else 1
         lazy = isinstance(a, ir.Ref) and a.qname not in self.values and a.qname in self.lazy
-        full = None if lazy else self.eval(a)
+        full = None if lazy else self.evaluate(a)
         fine_rows = max(1, CHUNK_BYTES // max(1, 8 * n))
 
         def blocks(fine: bool) -> Any:
@@ -133,7 +133,7 @@ class Executor:
         saved = self.restrict
         self.restrict = restrict
         try:
-            return self.eval(op)
+            return self.evaluate(op)
         finally:
             self.restrict = saved
 
@@ -252,7 +252,7 @@ class Executor:
         for q in self._schedule(need, reads):
             if q in self.values or q in self.lazy:
                 continue
-            self.values[q] = self.eval(self.ir[q])
+            self.values[q] = self.evaluate(self.ir[q])
             release(q)
         return self.values
 
@@ -311,7 +311,7 @@ class Executor:
             return _flat(self, op.rows)
         return 0
 
-    def eval(self, op: ir.Op) -> LArray:
+    def evaluate(self, op: ir.Op) -> LArray:
         """Evaluate one op tree to a labelled array with exactly ``op.dims``.
 
         Under a row restriction (``eval_rows``), ops without the restricted dim, and ops that
@@ -324,7 +324,7 @@ class Executor:
             if coupled or len(kept) != len(r):
                 self.restrict = {} if coupled else kept
                 try:
-                    out = self.eval(op)
+                    out = self.evaluate(op)
                 finally:
                     self.restrict = r
                 return _slice(out, kept) if coupled else out
@@ -343,7 +343,7 @@ class Executor:
 
 
 def _binary(ex: Executor, op: ir.Binary) -> LArray:
-    a, b = ex.eval(op.a), ex.eval(op.b)
+    a, b = ex.evaluate(op.a), ex.evaluate(op.b)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         v = BINARY[op.op](a.aligned(op.dims), b.aligned(op.dims))
     return LArray(_full(v, op, ex), op.dims)
@@ -370,12 +370,12 @@ def _rename(ex: Executor, op: ir.Rename) -> LArray:
     mapping = dict(op.mapping)
     r = ex.restrict
     if not r:
-        x = ex.eval(op.x)
+        x = ex.evaluate(op.x)
     else:
         # A restriction on an output dim applies to the input dim renamed to it.
         ex.restrict = {d: r[mapping.get(d, d)] for d in op.x.dims if mapping.get(d, d) in r}
         try:
-            x = ex.eval(op.x)
+            x = ex.evaluate(op.x)
         finally:
             ex.restrict = r
     return LArray(x.values, tuple(mapping.get(d, d) for d in x.dims))
@@ -389,7 +389,7 @@ def _full(v: Any, op: ir.Op, ex: Executor) -> np.ndarray:
 
 
 def _contract(ex: Executor, op: ir.Contract) -> LArray:
-    a, b = ex.eval(op.a), ex.eval(op.b)
+    a, b = ex.evaluate(op.a), ex.evaluate(op.b)
     letters: dict[tuple[str, str], str] = {}
 
     def letter(side: str, d: str) -> str:
@@ -408,7 +408,7 @@ def _contract(ex: Executor, op: ir.Contract) -> LArray:
 
 
 def _sum_product(ex: Executor, op: ir.SumProduct) -> LArray:
-    a, b = ex.eval(op.a), ex.eval(op.b)
+    a, b = ex.evaluate(op.a), ex.evaluate(op.b)
     letters = {d: chr(ord("a") + i) for i, d in enumerate(dict.fromkeys((*a.dims, *b.dims)))}
     spec = "".join(letters[d] for d in a.dims) + "," + "".join(letters[d] for d in b.dims)
     # No path optimisation: numpy's plain einsum loop needs no transposed copies of the inputs.
@@ -453,13 +453,13 @@ def _fresh(ex: Executor, op: ir.Op, order: tuple[str, ...]) -> np.ndarray:
     straight into that layout, so it is never held twice.
     """
     if isinstance(op, ir.Binary) and op.op in ("*", "/", "+", "-") and not ex.restrict:
-        a, b = ex.eval(op.a), ex.eval(op.b)
+        a, b = ex.evaluate(op.a), ex.evaluate(op.b)
         shape = tuple(ex.size(d) for d in order)
         out = np.empty(shape)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             BINARY[op.op](a.aligned(order), b.aligned(order), out=out)
         return out
-    return np.array(ex.eval(op).aligned(order), dtype=np.float64, order="C")
+    return np.array(ex.evaluate(op).aligned(order), dtype=np.float64, order="C")
 
 
 def _solve(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> None:
@@ -497,19 +497,19 @@ def _identity(ex: Executor, op: ir.Identity) -> LArray:
 
 
 def _reduce(ex: Executor, op: ir.Reduce) -> LArray:
-    x = ex.eval(op.x)
+    x = ex.evaluate(op.x)
     axes = tuple(x.dims.index(d) for d in op.over)
     kept = tuple(d for d in x.dims if d not in op.over)
     return LArray(np.asarray(REDUCE[op.fn](x.values, axis=axes)), kept)
 
 
 def _scan(ex: Executor, op: ir.Scan) -> LArray:
-    x = ex.eval(op.x)
+    x = ex.evaluate(op.x)
     return LArray(SCAN[op.fn](x.values, axis=x.dims.index(op.along)), x.dims)
 
 
 def _select(ex: Executor, op: ir.Select) -> LArray:
-    x = ex.eval(op.x)
+    x = ex.evaluate(op.x)
     index: list[Any] = [slice(None)] * len(x.dims)
     for p in op.picks:
         label = p.label if p.label is not None else ex.choices[str(p.choice)]
@@ -519,13 +519,13 @@ def _select(ex: Executor, op: ir.Select) -> LArray:
 
 
 def _where(ex: Executor, op: ir.Where) -> LArray:
-    c, a, b = ex.eval(op.cond), ex.eval(op.a), ex.eval(op.b)
+    c, a, b = ex.evaluate(op.cond), ex.evaluate(op.a), ex.evaluate(op.b)
     v = np.where(c.aligned(op.dims), a.aligned(op.dims), b.aligned(op.dims))
     return LArray(_full(v, op, ex), op.dims)
 
 
 def _apply(ex: Executor, op: ir.Apply) -> LArray:
-    args = [ex.eval(a).aligned(op.dims) for a in op.args]
+    args = [ex.evaluate(a).aligned(op.dims) for a in op.args]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         v = APPLY[op.fn](*args)
     return LArray(_full(v, op, ex), op.dims)
@@ -534,12 +534,12 @@ def _apply(ex: Executor, op: ir.Apply) -> LArray:
 def _stack(ex: Executor, op: ir.Stack) -> LArray:
     inner = op.dims[:-1]
     shape = tuple(ex.size(d) for d in inner)
-    parts = [np.broadcast_to(ex.eval(p).aligned(inner), shape) for p in op.parts]
+    parts = [np.broadcast_to(ex.evaluate(p).aligned(inner), shape) for p in op.parts]
     return LArray(np.stack(parts, axis=-1), op.dims)
 
 
 def _expand(ex: Executor, op: ir.Expand) -> LArray:
-    x = ex.eval(op.x)
+    x = ex.evaluate(op.x)
     return LArray(_full(x.aligned(op.dims), op, ex), op.dims)
 
 
@@ -556,8 +556,8 @@ _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
     ir.Load: lambda ex, op: _stored(ex, ex.data[op.qname]),
     ir.Scale: lambda ex, op: (
         lambda x: LArray(x.values * op.factor if op.factor != 1.0 else x.values, x.dims)
-    )(ex.eval(op.x)),
-    ir.Unary: lambda ex, op: (lambda x: LArray(UNARY[op.op](x.values), x.dims))(ex.eval(op.x)),
+    )(ex.evaluate(op.x)),
+    ir.Unary: lambda ex, op: (lambda x: LArray(UNARY[op.op](x.values), x.dims))(ex.evaluate(op.x)),
     ir.Binary: _binary,
     ir.Contract: _contract,
     ir.Reduce: _reduce,
@@ -565,5 +565,5 @@ _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
     ir.Select: _select,
     ir.Where: _where,
     ir.Apply: _apply,
-    ir.Switch: lambda ex, op: ex.eval(ex._case(op)),
+    ir.Switch: lambda ex, op: ex.evaluate(ex._case(op)),
 }
