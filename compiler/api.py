@@ -407,6 +407,20 @@ def _first_where(
     return _at(i, dims, coords)
 
 
+def _open_method_dims(program: Program) -> None:
+    """Let a method be checked on its own: dims its inputs use, which only an importer would
+    declare (``region`` of an MRIO method), get one placeholder label."""
+    from .program import DimDecl
+
+    root = program.root
+    for d in root.names.values():
+        if d.kind != "input" or d.expr is not None:
+            continue
+        for dim in d.dims or ():
+            if dim not in program.dims:
+                program.dims[dim] = [DimDecl(dim, ("(from the importer)",), d.span, d.module, 0)]
+
+
 def load(path: str | Path, allow: Iterable[str | Path] = ()) -> Model:
     """Load, check and compile a model file.
 
@@ -449,6 +463,7 @@ def _compile(path: Path, diags: Diagnostics, allow: list[Path] | None) -> Model 
     program = assemble(path, diags, allow)
     if program is None:
         return None
+    _open_method_dims(program)
     dims = resolve_dims(program.dims, diags)
     checked = Checker(program, dims, diags).run()
     if diags.has_errors:

@@ -38,3 +38,18 @@ def test_footprints_gwp_choice_changes_co2e() -> None:
     ar5 = model.run()["consumption"].values
     ar6_20 = model.run(choose={"metric": "AR6_GWP20"})["consumption"].values
     assert (ar6_20 > ar5).all()  # methane weighs more over 20 years
+
+
+STDLIB = Path(__file__).resolve().parents[1] / "stdlib"
+
+
+@pytest.mark.parametrize(
+    "path", sorted(STDLIB.rglob("*.carbon")), ids=lambda p: str(p.relative_to(STDLIB))
+)
+def test_every_stdlib_method_checks_on_its_own(
+    path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`carbonc check` on a method file is clean: dims only an importer declares are left open."""
+    from carbonc.compiler.cli import main
+
+    assert main(["check", str(path)]) == 0, capsys.readouterr().err
