@@ -124,6 +124,10 @@ class Model:
         loads = {q for q, op in self.checked.ir.items() if isinstance(op, ir.Load)}
         root = self.program.root
         for key, path in (data or {}).items():
+            members = self._mrio_members(key)
+            if members:  # `--data io=other_mrio_folder` replaces every table of the entry
+                out.update(dict.fromkeys(members, Path(path)))
+                continue
             q = key if key in self.program.definitions else ".".join((*root.prefix, key))
             d = self.program.definitions.get(q)
             if d is None or q not in loads or d.kind not in ("data", "input"):
@@ -140,6 +144,18 @@ class Model:
             out[q] = Path(path)
         diags.raise_if_errors()
         return out
+
+    def _mrio_members(self, key: str) -> list[str]:
+        """The tables of MRIO data entry ``key`` (``io`` -> ``io.Z``, ``io.Y`` …), if it is one."""
+        from .program import MrioMember
+
+        scope = self.program.root.imports.get(key)
+        if scope is None:
+            return []
+        defs = list(scope.names.values())
+        if not defs or not all(isinstance(d.spec, MrioMember) for d in defs):
+            return []
+        return [d.qname for d in defs]
 
     def load_data(
         self,

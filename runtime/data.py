@@ -6,14 +6,16 @@ from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from carbonc.compiler.dims import Dimension
 from carbonc.compiler.paths import PathError, safe_path
 from carbonc.compiler.program import Definition, MrioMember
-from carbonc.dsl.diagnostics import Diagnostics
+from carbonc.dsl.diagnostics import Diagnostic, Diagnostics
 from carbonc.dsl.schema import DataSpec, ParameterSpec
+from carbonc.dsl.span import Span
 
 from .larray import LArray
 from .provenance import sha256_array, sha256_file
@@ -66,14 +68,16 @@ def load_all(
     """
     loaded = Loaded()
     mrios: dict[int, dict[str, np.ndarray]] = {}  # each MRIO folder is read once per run
+    mrio_files: dict[Path, Any] = {}  # folders given with --data, located once
     for q in wanted:
         d = defs[q]
         arr: LArray | None
         path: Path | None
         try:
             if isinstance(d.spec, MrioMember):
-                arr, path = _mrio_member(d, d.spec, coords, mrios), None
-                for t in d.spec.files.tables.values():
+                files = _mrio_files(d.spec, overrides.get(q), coords, mrio_files)
+                arr, path = _mrio_member(d, d.spec.member, files, coords, mrios), None
+                for t in files.tables.values():
                     loaded.files.setdefault(str(t.path), sha256_file(t.path))
             else:
                 arr, path = load_one(d, coords, overrides.get(q))
@@ -103,15 +107,54 @@ def load_all(
     return loaded
 
 
+def _mrio_files(
+    m: MrioMember, override: Path | None, coords: Mapping[str, Dimension], cache: dict[Path, Any]
+) -> Any:
+    """The tables to read: the entry's own folder, or one given with ``--data``, which must have
+    the same labels (the model was compiled against them)."""
+    from . import mrio
+
+    if override is None:
+        return m.files
+    if override not in cache:
+        if not override.is_dir():
+            raise DataError(
+                [
+                    Diagnostic(
+                        "E0801", f"MRIO folder `{override}` given with --data does not exist", None
+                    )
+                ]
+            )
+        files = mrio.locate(override, m.spec.extension, m.spec.files, m.spec.split)
+        labels = mrio.labels(files)
+        for dim in ("region", "sector", "category", "stressor"):
+            have, want = getattr(labels, dim), coords[dim].labels if dim in coords else ()
+            if want and tuple(have) != tuple(want):
+                raise DataError(
+                    [
+                        Diagnostic(
+                            "E0809",
+                            f"the MRIO in `{override}` has other `{dim}` labels than the model's",
+                            Span.point(str(files.tables["Z"].path), 1, 1),
+                            "rerun on a table with the same regions, sectors, categories and stressors, "
+                            "or aggregate it first",
+                        )
+                    ]
+                )
+        cache[override] = files
+    return cache[override]
+
+
 def _mrio_member(
     d: Definition,
-    m: MrioMember,
+    member: str,
+    files: Any,
     coords: Mapping[str, Dimension],
     cache: dict[int, dict[str, np.ndarray]],
 ) -> LArray:
     from . import mrio
 
-    key = id(m.files)
+    key = id(files)
     if key not in cache:
         labels = mrio.MrioLabels(
             *(
@@ -120,13 +163,13 @@ def _mrio_member(
             )
         )
         try:
-            cache[key] = mrio.read(m.files, labels)
+            cache[key] = mrio.read(files, labels)
         except DataError:
             cache[key] = {}  # reported once, for the first table read
             raise
-    if m.member not in cache[key]:
+    if member not in cache[key]:
         raise DataError([])  # the folder's error was already reported
-    return LArray(cache[key][m.member], d.dims or ())
+    return LArray(cache[key][member], d.dims or ())
 
 
 def _section(d: Definition) -> str:

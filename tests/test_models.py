@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from carbonc import CarbonError
 from carbonc.compiler import load
 
 MODELS = Path(__file__).resolve().parents[1] / "models"
@@ -53,3 +54,31 @@ def test_every_stdlib_method_checks_on_its_own(
     from carbonc.compiler.cli import main
 
     assert main(["check", str(path)]) == 0, capsys.readouterr().err
+
+
+def test_footprints_rerun_on_another_mrio_folder(tmp_path: Path) -> None:
+    """`--data mrio=FOLDER` reruns the same methodology on another year's table of the same shape."""
+    import shutil
+
+    source = MODELS / "footprints" / "data" / "mrio"
+    other = tmp_path / "mrio2030"
+    shutil.copytree(source, other)
+    lines = (other / "Y.csv").read_text().splitlines()
+    scaled = [*lines[:3]]
+    for line in lines[3:]:
+        region, sector, *values = line.split(",")
+        scaled.append(",".join([region, sector, *(repr(2 * float(v)) for v in values)]))
+    (other / "Y.csv").write_text("\n".join(scaled) + "\n")
+    model = load(MODELS / "footprints" / "footprints.carbon")
+    base = model.run()["consumption"].values
+    doubled = model.run(data={"mrio": other})["consumption"].values
+    # Same emissions, twice the final demand: responsibility moves, the world total does not.
+    assert not np.allclose(doubled, base)
+    assert doubled.sum() == pytest.approx(base.sum(), rel=1e-9)
+    # a table with other regions is refused, naming the difference
+    (other / "population.csv").write_text((source / "population.csv").read_text())
+    z = (other / "Z.csv").read_text().replace("Latveria", "Graustark")
+    (other / "Z.csv").write_text(z)
+    with pytest.raises(CarbonError) as exc:
+        model.run(data={"mrio": other})
+    assert "other `region` labels" in exc.value.diagnostics[0].message
