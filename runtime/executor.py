@@ -18,6 +18,11 @@ BIG_ELEMENTS = 1 << 20  # arrays this large are freed as soon as possible (see _
 CHUNK_BYTES = 2 << 20  # rows of a lazy matrix are computed in chunks of about this size
 
 
+def _matrix_key(a: ir.Op) -> object:
+    """What identifies a matrix for its cached factors: its definition, or the op itself."""
+    return a.qname if isinstance(a, ir.Ref) else id(a)
+
+
 class SolveError(ArithmeticError):
     """A linear system the model builds cannot be solved; names the offending columns."""
 
@@ -58,7 +63,7 @@ class Executor:
         in full: its rows are evaluated a block at a time, straight into the factor buffer, and
         again when a mixed-precision solve needs residuals.
         """
-        key: object = a.qname if isinstance(a, ir.Ref) else id(a)
+        key = _matrix_key(a)
         if key in self.factors:
             return self.factors[key]
         n = _flat(self, rows)
@@ -204,7 +209,7 @@ class Executor:
                 op = ops.pop()
                 ops.extend(ir.operands(op))
                 if isinstance(op, (ir.LeontiefSolve, ir.LeontiefInverse)):
-                    key: object = op.a.qname if isinstance(op.a, ir.Ref) else id(op.a)
+                    key = _matrix_key(op.a)
                     n = _flat(self, op.rows)
                     size[key] = n
                     k = (
@@ -474,7 +479,7 @@ def _solution(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: b
             return f.solve(rhs, transposed)
         except linalg.SingularSystem:
             # The blocks do not dominate this table: factorise it after all.
-            key: object = op.a.qname if isinstance(op.a, ir.Ref) else id(op.a)
+            key = _matrix_key(op.a)
             ex.iterative[key] = False
             ex.factors.pop(key, None)
             f = ex.factors_for(op.a, op.rows, op.cols)
