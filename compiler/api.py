@@ -262,8 +262,12 @@ class Model:
                         "E1101",
                         f"{exc}: cannot solve the Leontief system",
                         exc.span,
-                        help="check the columns in the note: a sector whose inputs exceed its output, or "
-                        "a zero-output sector with inputs, makes I - A singular",
+                        help=(
+                            "check the columns in the note: a sector whose inputs exceed its "
+                            "output, or a zero-output sector with inputs, makes I - A singular"
+                            if cols
+                            else "check for sectors whose inputs exceed their output"
+                        ),
                         notes=(f"offending columns: {cols}",) if cols else (),
                     )
                 ]
