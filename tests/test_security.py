@@ -601,14 +601,22 @@ def test_too_large_document_refused(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 1 and "error[E0004]" in err
 
 
-@pytest.mark.parametrize("depth", [65, 200, 10_000, 100_000])
-@pytest.mark.parametrize("style", ["flow", "block"])
+# Block-style nesting needs depth² bytes of indentation, so only flow style goes very deep.
+@pytest.mark.parametrize(
+    ("depth", "style"),
+    [
+        (65, "flow"),
+        (200, "flow"),
+        (10_000, "flow"),
+        (100_000, "flow"),
+        (65, "block"),
+        (200, "block"),
+    ],
+)
 def test_too_deep_document_refused(depth: int, style: str, tmp_path: Path) -> None:
     if style == "flow":
         nested = "[" * depth + "]" * depth
     else:
-        if depth > 1000:
-            pytest.skip("block nesting needs depth² bytes of indentation")
         nested = (
             "\n"
             + "".join(f"{'  ' * (i + 1)}k{i}:\n" for i in range(depth))
