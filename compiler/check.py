@@ -6,7 +6,7 @@ definition that fails poisons its users silently: one mistake gives one message,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -73,7 +73,6 @@ class Checked:
     graph: nx.DiGraph
     asserts: list[CheckedAssert]
     outputs: list[str]
-    refs: dict[str, set[str]] = field(default_factory=dict)
 
 
 class Resolver:
@@ -845,11 +844,9 @@ class Checker:
         """Resolve, order, check and lower every definition and assertion."""
         defs = self.program.definitions
         graph: nx.DiGraph = nx.DiGraph()
-        refs: dict[str, set[str]] = {}
         for q, d in defs.items():
             graph.add_node(q)
             deps = self.resolver.collect(d.scope, d.expr, d) if d.expr is not None else set()
-            refs[q] = deps
             for dep in deps:
                 graph.add_edge(dep, q)
         assert_deps: list[set[str]] = []
@@ -871,7 +868,7 @@ class Checker:
             if not deps & self.failed and (ca := self.check_assert(a)) is not None
         ]
         outputs = self.outputs()
-        return Checked(self.ir, [q for q in order if q in self.ir], graph, asserts, outputs, refs)
+        return Checked(self.ir, [q for q in order if q in self.ir], graph, asserts, outputs)
 
     def report_cycles(self, graph: nx.DiGraph) -> set[str]:
         cyclic: set[str] = set()

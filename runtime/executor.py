@@ -167,15 +167,7 @@ class Executor:
             if q in seen:
                 continue
             seen.add(q)
-            ops = [self.ir[q]]
-            while ops:
-                op = ops.pop()
-                if isinstance(op, ir.Ref):
-                    stack.append(op.qname)
-                elif isinstance(op, ir.Switch):
-                    ops.append(self._case(op))
-                else:
-                    ops.extend(ir.operands(op))
+            stack.extend(self.uses(q)[0])
         return seen
 
     def uses(self, q: str) -> tuple[set[str], set[str]]:

@@ -15,7 +15,7 @@ The inverse itself is produced only when a model names ``leontief(A)`` alone.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.linalg as sla
@@ -49,7 +49,6 @@ class Factors:
     piv: list[np.ndarray]
     blocks: list[slice]
     rows: RowBlocks | None = None  # A by rows, for residuals when the LU is single precision
-    refinement_steps: list[int] = field(default_factory=list)
 
     @property
     def mixed(self) -> bool:
@@ -112,21 +111,6 @@ def factorize_buffer(mt: np.ndarray, blocks: list[slice], rows: RowBlocks | None
     return f
 
 
-def factorize(a: np.ndarray) -> Factors:
-    """Factorise I - ``a`` for a dense n x n ``a`` (kept intact)."""
-    n = a.shape[0]
-    m = np.negative(a, dtype=np.float32 if n >= MIXED_PRECISION_MIN else np.float64)
-    m.flat[:: n + 1] += 1.0
-
-    def rows(fine: bool) -> Iterator[tuple[slice, slice, np.ndarray]]:
-        step = max(1, (1 << 19) // max(n, 1))
-        for i in range(0, n, step):
-            sl = slice(i, min(n, i + step))
-            yield sl, sl, a[sl]
-
-    return factorize_buffer(m, [slice(0, n)], rows)
-
-
 def _raw_solve(
     f: Factors, rhs: np.ndarray, transposed: bool, out: np.ndarray | None = None
 ) -> np.ndarray:
@@ -177,12 +161,11 @@ def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
     x = _raw_solve(f, rhs, transposed)
     if not f.mixed or f.rows is None:
         return x
-    for step in range(1, REFINE_MAX_STEPS + 1):
+    for _ in range(REFINE_MAX_STEPS):
         r = _residual(f, rhs, x, transposed)
         dx = _raw_solve(f, r, transposed, out=r)  # the correction replaces the residual
         x += dx
         if float(np.abs(dx).max()) <= CORRECTION_RTOL * max(float(np.abs(x).max()), 1e-300):
-            f.refinement_steps.append(step)
             return x
     raise SingularSystem("I - A is too ill-conditioned for the refined solve to converge", [])
 
@@ -219,7 +202,6 @@ class BlockJacobi:
     blocks: list[slice]
     lus: list[tuple[np.ndarray, np.ndarray]]
     off: object  # scipy.sparse.csr_matrix of O
-    sweeps: list[int] = field(default_factory=list)
 
     @classmethod
     def build(cls, n: int, rows: RowBlocks) -> BlockJacobi:
@@ -274,7 +256,6 @@ class BlockJacobi:
             x = new
             scale = max(float(np.abs(x).max()), 1e-300)
             if change <= JACOBI_RTOL * scale:
-                self.sweeps.append(sweep)
                 return x
             if sweep > 5 and change > 0.7 * previous:
                 break  # converging too slowly to beat a dense LU: let the caller factorise
