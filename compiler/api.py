@@ -9,7 +9,7 @@ import gc
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -26,12 +26,33 @@ from . import ir
 from .check import Checked, CheckedAssert, Checker
 from .dims import Dimension, resolve_dims
 from .program import ChoiceDef, Program, assemble
+from .uncertainty import InputUncertainty
 from .units import fmt
 
 if TYPE_CHECKING:
     from carbonc.runtime.data import Loaded
     from carbonc.runtime.executor import Executor
+    from carbonc.runtime.montecarlo import MonteCarlo
     from carbonc.runtime.results import Results
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """How a run reports uncertainty.
+
+    Attributes:
+        method: ``"montecarlo"`` (IPCC Approach 2) or ``"propagation"`` (Approach 1).
+        samples: Monte Carlo samples.
+        seed: the random seed; the same seed gives bit-identical results.
+        memory_budget: bytes one chunk of samples may use; larger runs go in chunks.
+        keep_samples: keep every output's samples (``Results.samples``), e.g. for Parquet.
+    """
+
+    method: Literal["montecarlo", "propagation"] = "montecarlo"
+    samples: int = 10_000
+    seed: int = 0
+    memory_budget: int = 1 << 30
+    keep_samples: bool = False
 
 
 class AssertionFailed(CarbonError):
@@ -218,6 +239,7 @@ class Model:
         outputs: Iterable[str] | None = None,
         check_asserts: bool = True,
         arrays: Mapping[str, np.ndarray] | None = None,
+        uncertainty: Uncertainty | None = None,
     ) -> Results:
         """Run the model.
 
@@ -227,9 +249,12 @@ class Model:
             outputs: which outputs to report (default: the model's ``outputs:``).
             check_asserts: raise :class:`AssertionFailed` when an assertion fails.
             arrays: data entries given as numpy arrays (see :meth:`load_data`).
+            uncertainty: also report each output's uncertainty, by Monte Carlo or by error
+                propagation (see :class:`Uncertainty`).
 
         Returns:
-            :class:`carbonc.runtime.results.Results`.
+            :class:`carbonc.runtime.results.Results`; with ``uncertainty``, each result's
+            ``stats`` holds its mean, standard deviation, median and 95% interval.
         """
         from carbonc.runtime.executor import Executor, SolveError
         from carbonc.runtime.provenance import display_path, provenance, sha256_text
@@ -252,6 +277,10 @@ class Model:
         active = [a for a in self.checked.asserts if not a.imported or a.reads <= computed]
         for a in active:
             roots |= a.reads  # kept alive until the assertions have run
+        uncertain = {q: u for q, u in self.checked.uncertain.items() if q in ex.needed(roots)}
+        if uncertainty is not None:
+            self._check_uncertainty(uncertainty, uncertain, names)
+            roots |= set(uncertain)  # their nominal values centre the distributions
         try:
             values = ex.run(roots)
         except SolveError as exc:
@@ -274,6 +303,28 @@ class Model:
             ) from None
         coords = {d: dim.labels for d, dim in self.dims.items()}
         base = self.path.parent
+        stats: dict[str, dict[str, np.ndarray]] = {}
+        extra: dict[str, Any] = {}
+        samples = None
+        mc_failures: list[Diagnostic] = []
+        if uncertainty is not None and uncertainty.method == "propagation":
+            from carbonc.runtime.propagation import propagate
+
+            stats = propagate(self, ex, uncertain, names)
+            extra = {"method": "IPCC Approach 1 (error propagation, Eq. 3.1/3.2)"}
+        elif uncertainty is not None:
+            mc, mc_failures = self._monte_carlo(
+                uncertainty, ex, loaded, choices, uncertain, roots, names, active
+            )
+            stats, samples = mc.stats, (mc.samples if uncertainty.keep_samples else None)
+            extra = {
+                "method": "IPCC Approach 2 (Monte Carlo)",
+                "samples": mc.n,
+                "seed": mc.seed,
+                "chunk": mc.chunk,
+            }
+        if extra:
+            extra["inputs"] = {q: _describe(u) for q, u in sorted(uncertain.items())}
         out = {}
         for q in names:
             arr = values[q]
@@ -284,6 +335,7 @@ class Model:
                 {k: coords[k] for k in arr.dims},
                 fmt(self.checked.ir[q].unit),
                 d.description,
+                stats.get(q),
             )
         prov = provenance(
             version=carbonc.__version__,
@@ -302,11 +354,99 @@ class Model:
                 if d.is_override
             ],
         )
+        if extra:
+            prov["uncertainty"] = extra
         outcomes, failures = self._asserts(ex, coords, active)
-        results = Results(out, prov, outcomes)
+        failures += mc_failures
+        results = Results(out, prov, outcomes, samples.arrays if samples is not None else None)
+        results.keepalive = samples
         if failures and check_asserts:
             raise AssertionFailed(failures, results)
         return results
+
+    def _check_uncertainty(
+        self, how: Uncertainty, uncertain: Mapping[str, InputUncertainty], names: list[str]
+    ) -> None:
+        """Refuse an uncertainty run the model cannot support, before any work is done."""
+        root = self.program.root.module.span("model")
+        if not uncertain:
+            raise CarbonError(
+                [
+                    Diagnostic(
+                        "E1212",
+                        "no input of this run declares an uncertainty",
+                        root,
+                        help='add `uncertainty: "±5%"` (or a distribution) to the data '
+                        "entries and parameters the outputs depend on",
+                    )
+                ]
+            )
+        if how.method == "propagation":
+            from .approach1 import check_linear
+
+            check_linear(self, uncertain, names)
+        elif how.samples < 2:
+            raise CarbonError(
+                [
+                    Diagnostic(
+                        "E1213",
+                        f"{how.samples} samples are too few",
+                        root,
+                        help="use at least 2, typically 10,000",
+                    )
+                ]
+            )
+
+    def _monte_carlo(
+        self,
+        how: Uncertainty,
+        ex: Executor,
+        loaded: Loaded,
+        choices: Mapping[str, str],
+        uncertain: Mapping[str, InputUncertainty],
+        roots: set[str],
+        names: list[str],
+        active: list[CheckedAssert],
+    ) -> tuple[MonteCarlo, list[Diagnostic]]:
+        from carbonc.runtime.executor import Executor
+        from carbonc.runtime.larray import SAMPLE
+        from carbonc.runtime.montecarlo import run_monte_carlo
+        from carbonc.runtime.sampling import Sampler, build_plans
+
+        nominal = {
+            q: (ex.values[q] if q in ex.values else loaded.arrays[q]).values for q in uncertain
+        }
+        units = {q: self.checked.ir[q].unit for q in uncertain}
+        plans = build_plans(uncertain, nominal, self.program.definitions, self.dims, units)
+        correlations = [c for c in self.checked.correlations if set(c.inputs) <= set(plans)]
+        sampler = Sampler(plans, correlations, how.seed)
+        labels = {d: dim.index for d, dim in self.dims.items()}
+        coords: dict[str, tuple[str, ...]] = {d: dim.labels for d, dim in self.dims.items()}
+        failed: dict[int, Diagnostic] = {}
+
+        def make(data: dict[str, Any], factors: dict[object, Any]) -> Executor:
+            return Executor(self.checked.ir, self.checked.order, labels, data, choices, factors)
+
+        def check(chunk: Executor, start: int) -> None:
+            sample_labels = tuple(str(start + i) for i in range(chunk.n_samples))
+            for i, a in enumerate(active):
+                if i in failed:
+                    continue
+                ok, detail = _evaluate_assert(chunk, a, {**coords, SAMPLE: sample_labels})
+                if not ok:
+                    failed[i] = Diagnostic(
+                        "E1001",
+                        f"assertion failed in a Monte Carlo sample: {a.text}",
+                        a.span,
+                        a.message,
+                        "error",
+                        (detail.replace("~sample=", "sample "),),
+                    )
+
+        mc = run_monte_carlo(
+            make, loaded.arrays, sampler, roots, names, how.samples, how.memory_budget, check
+        )
+        return mc, list(failed.values())
 
     def _where(self, span: Any) -> str:
         """A span as ``file:line:col`` relative to the model's folder, so provenance is portable."""
@@ -367,6 +507,20 @@ class Model:
                     )
                 )
         return outcomes, failures
+
+
+def _describe(u: InputUncertainty) -> str:
+    """An uncertain input as provenance records it."""
+    if u.dist is not None:
+        text = u.dist.text
+    elif u.column is not None:
+        text = f"per row, column `{u.column}`"
+    else:
+        text = f"draws from `{u.samples}`"
+    extras = [f"source {u.source}"] if u.source else []
+    if u.truncate is not None:
+        extras.append(f"truncated to [{u.truncate[0]:g}, {u.truncate[1]:g}]")
+    return text + (f" ({', '.join(extras)})" if extras else "")
 
 
 def _evaluate_assert(

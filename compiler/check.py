@@ -6,7 +6,7 @@ definition that fails poisons its users silently: one mistake gives one message,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -19,6 +19,13 @@ from . import ir
 from .dims import Dimension
 from .functions import REGISTRY, signature_list
 from .program import AssertDef, ChoiceDef, Definition, Program, Scope
+from .uncertain_inputs import (
+    Collector,
+    Correlation,
+    literal_unit,
+    lower_distribution_parameter,
+)
+from .uncertainty import Dist, InputUncertainty, is_distribution
 from .units import (
     DIMENSIONLESS,
     UnitError,
@@ -73,6 +80,8 @@ class Checked:
     graph: nx.DiGraph
     asserts: list[CheckedAssert]
     outputs: list[str]
+    uncertain: dict[str, InputUncertainty] = field(default_factory=dict)
+    correlations: list[Correlation] = field(default_factory=list)
 
 
 class Resolver:
@@ -802,6 +811,7 @@ class Checker:
         self.resolver = Resolver(program, dims, diags)
         self.ir: dict[str, ir.Op] = {}
         self.failed: set[str] = set()
+        self.distributions: dict[str, Dist] = {}  # parameters whose value is a distribution
 
     def unit(self, text: str | None, span: Span, scope: Scope | None = None) -> object | None:
         """Parse a unit, reporting an error at ``span`` when it is not one."""
@@ -846,7 +856,11 @@ class Checker:
         graph: nx.DiGraph = nx.DiGraph()
         for q, d in defs.items():
             graph.add_node(q)
-            deps = self.resolver.collect(d.scope, d.expr, d) if d.expr is not None else set()
+            deps = (
+                self.resolver.collect(d.scope, d.expr, d)
+                if d.expr is not None and not self.is_distribution(d)
+                else set()
+            )
             for dep in deps:
                 graph.add_edge(dep, q)
         assert_deps: list[set[str]] = []
@@ -868,7 +882,42 @@ class Checker:
             if not deps & self.failed and (ca := self.check_assert(a)) is not None
         ]
         outputs = self.outputs()
-        return Checked(self.ir, [q for q in order if q in self.ir], graph, asserts, outputs)
+        uncertain, correlations = Collector(self.program, self.ir, self.diags).run(
+            self.distributions
+        )
+        return Checked(
+            self.ir,
+            [q for q in order if q in self.ir],
+            graph,
+            asserts,
+            outputs,
+            uncertain,
+            correlations,
+        )
+
+    @staticmethod
+    def is_distribution(d: Definition) -> bool:
+        """Whether ``d`` is a parameter whose value is a distribution, e.g. ``pert(1, 2, 4)``."""
+        return d.kind == "parameter" and is_distribution(d.expr)
+
+    def lower_distribution(self, d: Definition) -> ir.Op | None:
+        """A distribution-valued parameter is its central value in a deterministic run."""
+        assert d.expr is not None
+        declared = d.unit if d.unit not in (None, ANY_UNIT) else literal_unit(d.expr)
+        unit = self.unit(declared, d.unit_span or d.span)
+        if unit is None:
+            return None
+        lowered = lower_distribution_parameter(d, unit, self.diags)
+        if lowered is None:
+            return None
+        value, dist = lowered
+        self.distributions[d.qname] = dist
+        op: ir.Op = ir.Const((), unit, d.expr.span, False, value)
+        if d.dims:
+            if not self.check_dims(d.dims, d.dims_span):
+                return None
+            op = ir.Expand(d.dims, unit, d.expr.span, False, op)
+        return op
 
     def report_cycles(self, graph: nx.DiGraph) -> set[str]:
         cyclic: set[str] = set()
@@ -949,6 +998,8 @@ class Checker:
             if not self.check_dims(dims, d.dims_span) or unit is None:
                 return None
             return ir.Load(dims, unit, d.span, False, d.qname)
+        if self.is_distribution(d):
+            return self.lower_distribution(d)
         lw = Lowerer(self, d.scope, d)
         op = lw.lower(d.expr)
         if op is None:

@@ -7,7 +7,7 @@ Formula strings are validated here only as strings; ``parser.py`` gives them mea
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -72,6 +72,42 @@ class InputSpec(Strict):
     description: str | None = None
 
 
+class UncertaintySpec(Strict):
+    """How uncertain an input is, when a single distribution string is not enough.
+
+    A string ``uncertainty:`` is the same as ``{distribution: ...}``.
+    """
+
+    distribution: str | None = Field(
+        default=None,
+        description="`±5%` (a 95% interval), `-30%/+50%`, or a call such as `normal(sd=2 t)`, "
+        "`lognormal(gsd=1.5)`, `triangular(low, mode, high)`, `uniform(low, high)`, "
+        "`pert(low, mode, high)`, `dirichlet(concentration=100)`",
+    )
+    column: str | None = Field(
+        default=None,
+        description="per-row uncertainty: the CSV column holding each row's distribution",
+    )
+    samples: str | None = Field(
+        default=None,
+        description="an empirical distribution: a CSV file of draws (relative to this file)",
+    )
+    samples_column: str = Field(default="value", description="the column of draws in `samples`")
+    source: str | None = Field(
+        default=None,
+        description="inputs naming the same source share one draw (fully correlated)",
+    )
+    truncate: bool | list[Number] | None = Field(
+        default=None, description="`true` truncates to the `domain:`; `[low, high]` to bounds"
+    )
+    cite: str | None = None
+    description: str | None = None
+
+
+Uncertainty = str | UncertaintySpec
+Domain = Literal["real", "nonnegative", "positive", "share"]
+
+
 class DataSpec(Strict):
     """A named array read from CSV (long or wide) or given inline."""
 
@@ -94,6 +130,13 @@ class DataSpec(Strict):
     mapping: bool = Field(
         default=False,
         description="a concordance: each row pairs labels (1 where listed, 0 elsewhere); no value column",
+    )
+    uncertainty: Uncertainty | None = None
+    domain: Domain | None = Field(
+        default=None, description="the values a quantity can take; sampled values must fit"
+    )
+    sums_to_one: str | None = Field(
+        default=None, description="shares that sum to one over this dimension"
     )
     description: str | None = None
     cite: str | None = None
@@ -131,6 +174,13 @@ class ParameterSpec(Strict):
     values: Any = None
     dims: list[str] = Field(default_factory=list)
     unit: UnitText = "1"
+    uncertainty: Uncertainty | None = None
+    domain: Domain | None = Field(
+        default=None, description="the values a quantity can take; sampled values must fit"
+    )
+    sums_to_one: str | None = Field(
+        default=None, description="shares that sum to one over this dimension"
+    )
     description: str | None = None
     cite: str | None = None
 
@@ -172,6 +222,18 @@ class AssertSpec(Strict):
     message: str | None = None
 
 
+class CorrelationSpec(Strict):
+    """Inputs whose draws are correlated (a Gaussian copula on their normal scores)."""
+
+    inputs: list[str] = Field(min_length=2)
+    matrix: list[list[Number]] | None = Field(
+        default=None, description="the correlation matrix, in the order of `inputs`"
+    )
+    rho: Number | None = Field(default=None, description="one correlation for every pair")
+    cite: str | None = None
+    description: str | None = None
+
+
 class ModelFile(Strict):
     """A ``.carbon`` file: a model, or a method meant to be imported."""
 
@@ -192,6 +254,7 @@ class ModelFile(Strict):
     override: dict[str, OverrideSpec] = Field(default_factory=dict)
     assert_: list[Formula | AssertSpec] = Field(default_factory=list, alias="assert")
     outputs: list[str] = Field(default_factory=list)
+    correlations: list[CorrelationSpec] = Field(default_factory=list)
 
 
 LANGUAGE_VERSION = 1

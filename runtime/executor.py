@@ -12,7 +12,7 @@ from carbonc.dsl.span import Span
 
 from . import linalg
 from .kernels import APPLY, BINARY, REDUCE, SCAN, UNARY
-from .larray import LArray
+from .larray import SAMPLE, LArray
 
 BIG_ELEMENTS = 1 << 20  # arrays this large are freed as soon as possible (see _schedule)
 CHUNK_BYTES = 2 << 20  # rows of a lazy matrix are computed in chunks of about this size
@@ -42,6 +42,7 @@ class Executor:
         labels: Mapping[str, Mapping[str, int]],
         data: Mapping[str, LArray],
         choices: Mapping[str, str],
+        factors: dict[object, linalg.Factors | linalg.BlockJacobi] | None = None,
     ):
         self.ir = program_ir
         self.order = order
@@ -49,10 +50,22 @@ class Executor:
         self.data = data
         self.choices = choices
         self.values: dict[str, LArray] = {}
-        self.factors: dict[object, linalg.Factors | linalg.BlockJacobi] = {}
+        # Given factors are shared with other runs of the same matrices (Monte Carlo chunks)
+        # and are kept: only factors this executor owns are freed after their last solve.
+        self.keep_factors = factors is not None
+        self.factors: dict[object, linalg.Factors | linalg.BlockJacobi] = (
+            factors if factors is not None else {}
+        )
         self.iterative: dict[object, bool] = {}  # per matrix: solve by block-Jacobi, not LU
         self.lazy: set[str] = set()  # matrices only ever solved against: never held in full
         self.restrict: dict[str, slice] = {}  # dims evaluated only in part (see eval_rows)
+        # Monte Carlo: inputs given with a leading sample axis make every definition that reads
+        # them sampled too; the axis flows through every op (see ``larray.SAMPLE``).
+        self.n_samples = next((len(v.values) for v in data.values() if v.sampled), 0)
+        self.sampled: set[str] = {q for q, v in data.items() if v.sampled}
+        for q in self.sampled:  # a sampled parameter replaces its formula
+            if not isinstance(program_ir.get(q), ir.Load):
+                self.values[q] = data[q]
 
     def factors_for(
         self, a: ir.Op, rows: tuple[str, ...], cols: tuple[str, ...]
@@ -144,6 +157,8 @@ class Executor:
 
     def size(self, dim: str) -> int:
         """The length of ``dim`` in the current evaluation (a slice of it when restricted)."""
+        if dim == SAMPLE:
+            return self.n_samples
         sl = self.restrict.get(dim)
         if sl is not None:
             return len(range(*sl.indices(len(self.labels[dim]))))
@@ -191,6 +206,30 @@ class Executor:
                 ops.extend((o, False) for o in ir.operands(op))
         return refs, refs - other
 
+    def is_sampled(self, op: ir.Op) -> bool:
+        """Whether ``op`` reads a sampled value (so its result has the sample axis)."""
+        if not self.sampled:
+            return False
+        stack = [op]
+        while stack:
+            o = self._live(stack.pop())
+            if isinstance(o, (ir.Ref, ir.Load)) and o.qname in self.sampled:
+                return True
+            stack.extend(ir.operands(o))
+        return False
+
+    def mark_sampled(self, need: set[str]) -> None:
+        """Find the definitions a sampled input reaches, in dependency order."""
+        if not self.sampled:
+            return
+        for q in self.order:
+            if q in need and q not in self.sampled and self.is_sampled(self.ir[q]):
+                self.sampled.add(q)
+
+    def _live(self, op: ir.Op) -> ir.Op:
+        """``op`` with a choice switch replaced by the case this run takes."""
+        return self._case(op) if isinstance(op, ir.Switch) else op
+
     def _choose_solvers(self, need: set[str]) -> dict[object, bool]:
         """Per matrix: iterate (few right-hand sides on a large system) or factorise once (many)."""
         rhs: dict[object, int] = {}
@@ -209,6 +248,8 @@ class Executor:
                         if isinstance(op, ir.LeontiefInverse)
                         else _flat(self, tuple(d for d in op.rhs.dims if d not in op.rows))
                     )
+                    if isinstance(op, ir.LeontiefSolve) and self.is_sampled(op.rhs):
+                        k *= self.n_samples
                     rhs[key] = rhs.get(key, 0) + k
         return {
             key: size[key] >= linalg.ITERATIVE_MIN_N and rhs[key] <= linalg.ITERATIVE_MAX_RHS
@@ -223,6 +264,7 @@ class Executor:
         """
         keep = set(roots)
         need = self.needed(keep)
+        self.mark_sampled(need)
         readers: dict[str, int] = dict.fromkeys(need, 0)
         reads: dict[str, set[str]] = {}
         matrix_only = set(need) - keep
@@ -232,7 +274,7 @@ class Executor:
             for dep in reads[q]:
                 readers[dep] += 1
             matrix_only -= refs - as_matrix
-        self.lazy = matrix_only
+        self.lazy = matrix_only - self.sampled
         self.iterative = self._choose_solvers(need)
 
         def release(q: str) -> None:
@@ -242,7 +284,8 @@ class Executor:
                 readers[dep] -= 1
                 if readers[dep] == 0 and dep not in keep:
                     self.values.pop(dep, None)
-                    self.factors.pop(dep, None)
+                    if not self.keep_factors:
+                        self.factors.pop(dep, None)
                     if dep in self.lazy:
                         release(dep)
 
@@ -327,7 +370,9 @@ class Executor:
                 return _slice(out, kept) if coupled else out
         out = _EVAL[type(op)](self, op)
         if out.dims != op.dims:
-            out = LArray(np.asarray(out.aligned(op.dims)), op.dims)
+            dims = (SAMPLE, *op.dims) if out.sampled else op.dims
+            if out.dims != dims:
+                out = LArray(np.asarray(out.aligned(op.dims)), dims)
         return out
 
     def _case(self, op: ir.Switch) -> ir.Op:
@@ -343,7 +388,7 @@ def _binary(ex: Executor, op: ir.Binary) -> LArray:
     a, b = ex.evaluate(op.a), ex.evaluate(op.b)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         v = BINARY[op.op](a.aligned(op.dims), b.aligned(op.dims))
-    return LArray(_full(v, op, ex), op.dims)
+    return LArray.of(_full(v, op, ex), op.dims)
 
 
 def _couples_rows(op: ir.Op, dim: str) -> bool:
@@ -380,8 +425,9 @@ def _rename(ex: Executor, op: ir.Rename) -> LArray:
 
 def _full(v: Any, op: ir.Op, ex: Executor) -> np.ndarray:
     """Broadcast to the op's full shape (a scalar on one side must not shrink the result)."""
-    shape = tuple(ex.size(d) for d in op.dims)
     arr = np.asarray(v)
+    dims = (SAMPLE, *op.dims) if arr.ndim > len(op.dims) else op.dims
+    shape = tuple(ex.size(d) for d in dims)
     return arr if arr.shape == shape else np.broadcast_to(arr, shape)
 
 
@@ -394,10 +440,13 @@ def _contract(ex: Executor, op: ir.Contract) -> LArray:
 
     for da, db in op.pairs:  # each contracted pair shares one letter
         letters[("b", db)] = letter("a", da)
+    letters[("a", SAMPLE)] = letters[("b", SAMPLE)] = "Z"  # samples pair up, never contract
     sa = "".join(letter("a", d) for d in a.dims)
     sb = "".join(letter("b", d) for d in b.dims)
-    kept = [("a", d) for d in a.dims if all(d != x for x, _ in op.pairs)]
-    kept += [("b", d) for d in b.dims if all(d != y for _, y in op.pairs)]
+    kept = [("a", d) for d in a.dims if d != SAMPLE and all(d != x for x, _ in op.pairs)]
+    kept += [("b", d) for d in b.dims if d != SAMPLE and all(d != y for _, y in op.pairs)]
+    if a.sampled or b.sampled:
+        kept.insert(0, ("a", SAMPLE))
     renames = dict(op.renames)
     dims = tuple(renames.get(d, d) for _, d in kept)
     out = "".join(letters[k] for k in kept)
@@ -408,9 +457,10 @@ def _sum_product(ex: Executor, op: ir.SumProduct) -> LArray:
     a, b = ex.evaluate(op.a), ex.evaluate(op.b)
     letters = {d: chr(ord("a") + i) for i, d in enumerate(dict.fromkeys((*a.dims, *b.dims)))}
     spec = "".join(letters[d] for d in a.dims) + "," + "".join(letters[d] for d in b.dims)
+    dims = (SAMPLE, *op.dims) if SAMPLE in letters else op.dims
     # No path optimisation: numpy's plain einsum loop needs no transposed copies of the inputs.
-    out = np.einsum(f"{spec}->{''.join(letters[d] for d in op.dims)}", a.values, b.values)
-    return LArray(np.asarray(out, dtype=float), op.dims)
+    out = np.einsum(f"{spec}->{''.join(letters[d] for d in dims)}", a.values, b.values)
+    return LArray(np.asarray(out, dtype=float), dims)
 
 
 def _walk(op: ir.Op) -> list[ir.Op]:
@@ -427,8 +477,12 @@ def _flat(ex: Executor, dims: tuple[str, ...]) -> int:
 
 
 def _leontief_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
+    if ex.is_sampled(op.a):
+        return _sampled_solve(ex, op)
     n = _flat(ex, op.rows)
     others = tuple(d for d in op.rhs.dims if d not in op.rows)
+    if ex.is_sampled(op.rhs):  # samples are more right-hand sides for the same factors
+        others = (SAMPLE, *others)
     # The right-hand sides are built (or copied once) as one contiguous array in solve order,
     # then solved in place: a large solve holds the factors plus this array and small batches.
     if op.transposed:
@@ -441,6 +495,36 @@ def _leontief_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
     y = _fresh(ex, op.rhs, order)
     _solve(ex, op, y.reshape(n, -1), transposed=False)
     return LArray(y, order)
+
+
+def _sampled_system(ex: Executor, a: ir.Op, rows: tuple[str, ...]) -> np.ndarray:
+    """I - A for every sample, as an (samples, n, n) array."""
+    n = _flat(ex, rows)
+    cols = tuple(d for d in a.dims if d not in rows)
+    m = -np.array(ex.evaluate(a).aligned((SAMPLE, *rows, *cols)), dtype=float)
+    m = m.reshape(ex.n_samples, n, n)
+    m[:, np.arange(n), np.arange(n)] += 1.0
+    return m
+
+
+def _sampled_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
+    """A solve whose matrix is uncertain: one factorisation per sample, batched in LAPACK."""
+    n = _flat(ex, op.rows)
+    m = _sampled_system(ex, op.a, op.rows)
+    others = tuple(d for d in op.rhs.dims if d not in op.rows and d != SAMPLE)
+    rhs = ex.evaluate(op.rhs)
+    if op.transposed:
+        m = m.transpose(0, 2, 1)
+    b = np.broadcast_to(
+        rhs.aligned((SAMPLE, *others, *op.rows)),
+        (ex.n_samples, *(ex.size(d) for d in (*others, *op.rows))),
+    ).reshape(ex.n_samples, -1, n)
+    try:
+        x = np.linalg.solve(m, b.transpose(0, 2, 1))  # (samples, n, k)
+    except np.linalg.LinAlgError:
+        raise SolveError("I - A is singular in some sample", op.a.span, []) from None
+    shape = tuple(ex.size(d) for d in (*others, *op.rows))
+    return LArray(x.transpose(0, 2, 1).reshape(ex.n_samples, *shape), (SAMPLE, *others, *op.rows))
 
 
 def _fresh(ex: Executor, op: ir.Op, order: tuple[str, ...]) -> np.ndarray:
@@ -483,6 +567,13 @@ def _solution(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: b
 
 
 def _leontief_inverse(ex: Executor, op: ir.LeontiefInverse) -> LArray:
+    if ex.is_sampled(op.a):
+        try:
+            inv = np.linalg.inv(_sampled_system(ex, op.a, op.rows))
+        except np.linalg.LinAlgError:
+            raise SolveError("I - A is singular in some sample", op.a.span, []) from None
+        shape = tuple(ex.size(d) for d in (SAMPLE, *op.rows, *op.cols))
+        return LArray(inv.reshape(shape), (SAMPLE, *op.rows, *op.cols))
     f = ex.factors_for(op.a, op.rows, op.cols)
     assert isinstance(f, linalg.Factors)  # the solver choice gives inverses an LU
     shape = tuple(len(ex.labels[d]) for d in (*op.rows, *op.cols))
@@ -518,26 +609,29 @@ def _select(ex: Executor, op: ir.Select) -> LArray:
 def _where(ex: Executor, op: ir.Where) -> LArray:
     c, a, b = ex.evaluate(op.cond), ex.evaluate(op.a), ex.evaluate(op.b)
     v = np.where(c.aligned(op.dims), a.aligned(op.dims), b.aligned(op.dims))
-    return LArray(_full(v, op, ex), op.dims)
+    return LArray.of(_full(v, op, ex), op.dims)
 
 
 def _apply(ex: Executor, op: ir.Apply) -> LArray:
     args = [ex.evaluate(a).aligned(op.dims) for a in op.args]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         v = APPLY[op.fn](*args)
-    return LArray(_full(v, op, ex), op.dims)
+    return LArray.of(_full(v, op, ex), op.dims)
 
 
 def _stack(ex: Executor, op: ir.Stack) -> LArray:
     inner = op.dims[:-1]
+    values = [ex.evaluate(p) for p in op.parts]
+    if any(v.sampled for v in values):
+        inner = (SAMPLE, *inner)
     shape = tuple(ex.size(d) for d in inner)
-    parts = [np.broadcast_to(ex.evaluate(p).aligned(inner), shape) for p in op.parts]
-    return LArray(np.stack(parts, axis=-1), op.dims)
+    parts = [np.broadcast_to(v.aligned(inner), shape) for v in values]
+    return LArray.of(np.stack(parts, axis=-1), op.dims)
 
 
 def _expand(ex: Executor, op: ir.Expand) -> LArray:
     x = ex.evaluate(op.x)
-    return LArray(_full(x.aligned(op.dims), op, ex), op.dims)
+    return LArray.of(_full(x.aligned(op.dims), op, ex), op.dims)
 
 
 _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {

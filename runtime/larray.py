@@ -10,6 +10,10 @@ import numpy.typing as npt
 
 Array = npt.NDArray[Any]
 
+SAMPLE = "~sample"
+"""The Monte Carlo sample axis. No model dim can take this name, and it always broadcasts:
+an array that has it aligns to any dims with it first, so one run computes every sample."""
+
 
 @dataclass(frozen=True, slots=True)
 class LArray:
@@ -22,8 +26,25 @@ class LArray:
         if self.values.ndim != len(self.dims):  # pragma: no cover - an internal invariant
             raise ValueError(f"array has {self.values.ndim} axes but dims {self.dims}")
 
+    @classmethod
+    def of(cls, values: Array, dims: tuple[str, ...]) -> LArray:
+        """``values`` over ``dims``, or over ``(SAMPLE, *dims)`` when it has one axis more."""
+        if values.ndim == len(dims) + 1 and SAMPLE not in dims:
+            return cls(values, (SAMPLE, *dims))
+        return cls(values, dims)
+
+    @property
+    def sampled(self) -> bool:
+        """Whether the array has a Monte Carlo sample axis."""
+        return SAMPLE in self.dims
+
     def aligned(self, dims: tuple[str, ...]) -> Array:
-        """The values with axes ordered as ``dims``; missing dims become length-1 axes."""
+        """The values with axes ordered as ``dims``; missing dims become length-1 axes.
+
+        A sampled array keeps its sample axis, first, whatever ``dims`` asks for.
+        """
+        if SAMPLE in self.dims and SAMPLE not in dims:
+            dims = (SAMPLE, *dims)
         if self.dims == dims:
             return self.values
         present = [d for d in dims if d in self.dims]

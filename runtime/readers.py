@@ -173,6 +173,47 @@ def read_long(
     )
 
 
+def read_cells(
+    path: Path, axes: Sequence[Axis], column: str, columns: Mapping[str, str]
+) -> list[tuple[tuple[int, ...], str, Span]]:
+    """The non-empty cells of ``column`` with the element each row stands for and its span.
+
+    Rows whose labels are outside the model's scope are skipped, as the value reader does;
+    unknown labels are errors.
+    """
+    table = read_table(path)
+    dim_cols = [table.column(columns.get(a.name, a.name)) for a in axes]
+    col = table.column(column)
+    out: list[tuple[tuple[int, ...], str, Span]] = []
+    diags = Diagnostics()
+    for line, fields in table.rows:
+        text = fields[col] if col < len(fields) else ""
+        if not text:
+            continue
+        key: list[int] = []
+        for axis, c in zip(axes, dim_cols, strict=True):
+            label = fields[c] if c < len(fields) else ""
+            pos = axis.index.get(label)
+            if pos is None:
+                if label not in axis.known:
+                    diags.error(
+                        "E0806",
+                        f"unknown label `{label}` for dimension `{axis.name}` in "
+                        f"`{Path(path).name}`",
+                        table.cell_span(line, c),
+                        help=did_you_mean(label, axis.known),
+                    )
+                break
+            key.append(pos)
+        else:
+            out.append((tuple(key), text, table.cell_span(line, col)))
+        if len(diags) >= MAX_ERRORS:
+            break
+    if diags.has_errors:
+        raise DataError(diags.items)
+    return out
+
+
 def read_wide(
     path: Path, axes: Sequence[Axis], wide: str, columns: Mapping[str, str], fill: float | None
 ) -> np.ndarray:

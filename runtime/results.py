@@ -21,6 +21,7 @@ class Result:
     labels: Mapping[str, tuple[str, ...]]
     unit: str
     description: str | None = None
+    stats: Mapping[str, np.ndarray] | None = None  # mean, sd, median, p2.5, p97.5 …
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -73,6 +74,8 @@ class Results:
     outputs: dict[str, Result]
     provenance: dict[str, Any]
     asserts: list[dict[str, Any]] = field(default_factory=list)
+    samples: Mapping[str, np.ndarray] | None = None  # per output: (samples, *dims), if kept
+    keepalive: object = None  # owns the temporary files behind memory-mapped samples
 
     def __getitem__(self, name: str) -> Result:
         return self.outputs[name]
