@@ -6,7 +6,8 @@ The CLI is a thin layer over this module.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,8 +33,10 @@ from .units import fmt
 if TYPE_CHECKING:
     from carbonc.runtime.data import Loaded
     from carbonc.runtime.executor import Executor
+    from carbonc.runtime.larray import LArray
     from carbonc.runtime.montecarlo import MonteCarlo
     from carbonc.runtime.results import Results
+    from carbonc.runtime.sampling import Plan, Sampler
 
 
 @dataclass(frozen=True)
@@ -256,7 +259,7 @@ class Model:
             :class:`carbonc.runtime.results.Results`; with ``uncertainty``, each result's
             ``stats`` holds its mean, standard deviation, median and 95% interval.
         """
-        from carbonc.runtime.executor import Executor, SolveError
+        from carbonc.runtime.executor import Executor
         from carbonc.runtime.provenance import display_path, provenance, sha256_text
         from carbonc.runtime.results import Result, Results
 
@@ -279,50 +282,36 @@ class Model:
             roots |= a.reads  # kept alive until the assertions have run
         uncertain = {q: u for q, u in self.checked.uncertain.items() if q in ex.needed(roots)}
         if uncertainty is not None:
-            self._check_uncertainty(uncertainty, uncertain, names)
+            self._check_uncertainty(uncertainty, uncertain, names, choices)
             roots |= set(uncertain)  # their nominal values centre the distributions
-        try:
+        with _solve_errors():
             values = ex.run(roots)
-        except SolveError as exc:
-            cols = "; ".join(exc.columns)
-            raise CarbonError(
-                [
-                    Diagnostic(
-                        "E1101",
-                        f"{exc}: cannot solve the Leontief system",
-                        exc.span,
-                        help=(
-                            "check the columns in the note: a sector whose inputs exceed its "
-                            "output, or a zero-output sector with inputs, makes I - A singular"
-                            if cols
-                            else "check for sectors whose inputs exceed their output"
-                        ),
-                        notes=(f"offending columns: {cols}",) if cols else (),
-                    )
-                ]
-            ) from None
         coords = {d: dim.labels for d, dim in self.dims.items()}
         base = self.path.parent
         stats: dict[str, dict[str, np.ndarray]] = {}
         extra: dict[str, Any] = {}
         samples = None
         mc_failures: list[Diagnostic] = []
-        if uncertainty is not None and uncertainty.method == "propagation":
-            from carbonc.runtime.propagation import propagate
+        with _solve_errors():
+            if uncertainty is not None and uncertainty.method == "propagation":
+                from carbonc.runtime.propagation import propagate
 
-            stats = propagate(self, ex, uncertain, names)
-            extra = {"method": "IPCC Approach 1 (error propagation, Eq. 3.1/3.2)"}
-        elif uncertainty is not None:
-            mc, mc_failures = self._monte_carlo(
-                uncertainty, ex, loaded, choices, uncertain, roots, names, active
-            )
-            stats, samples = mc.stats, (mc.samples if uncertainty.keep_samples else None)
-            extra = {
-                "method": "IPCC Approach 2 (Monte Carlo)",
-                "samples": mc.n,
-                "seed": mc.seed,
-                "chunk": mc.chunk,
-            }
+                plans = self._plans(ex, loaded, uncertain)
+                make = self._executors(choices)
+                budget = uncertainty.memory_budget
+                stats = propagate(make, loaded.arrays, plans, roots, names, values, budget)
+                extra = {"method": "IPCC Approach 1 (error propagation, Eq. 3.1-3.3)"}
+            elif uncertainty is not None:
+                mc, mc_failures = self._monte_carlo(
+                    uncertainty, ex, loaded, choices, uncertain, roots, names, active
+                )
+                stats, samples = mc.stats, (mc.samples if uncertainty.keep_samples else None)
+                extra = {
+                    "method": "IPCC Approach 2 (Monte Carlo)",
+                    "samples": mc.n,
+                    "seed": mc.seed,
+                    "chunk": mc.chunk,
+                }
         if extra:
             extra["inputs"] = {q: _describe(u) for q, u in sorted(uncertain.items())}
         out = {}
@@ -365,7 +354,11 @@ class Model:
         return results
 
     def _check_uncertainty(
-        self, how: Uncertainty, uncertain: Mapping[str, InputUncertainty], names: list[str]
+        self,
+        how: Uncertainty,
+        uncertain: Mapping[str, InputUncertainty],
+        names: list[str],
+        choices: Mapping[str, str],
     ) -> None:
         """Refuse an uncertainty run the model cannot support, before any work is done."""
         root = self.program.root.module.span("model")
@@ -384,7 +377,7 @@ class Model:
         if how.method == "propagation":
             from .approach1 import check_linear
 
-            check_linear(self, uncertain, names)
+            check_linear(self, uncertain, names, choices)
         elif how.samples < 2:
             raise CarbonError(
                 [
@@ -397,6 +390,143 @@ class Model:
                 ]
             )
 
+    def sensitivity(
+        self,
+        output: str,
+        method: Literal["rank", "sobol"] = "rank",
+        samples: int | None = None,
+        seed: int = 0,
+        choose: Mapping[str, str] | None = None,
+        data: Mapping[str, str | Path] | None = None,
+        memory_budget: int = 1 << 30,
+    ) -> Sensitivity:
+        """Rank the uncertain inputs by their contribution to a scalar output's variance.
+
+        Args:
+            output: a scalar output or rule.
+            method: ``"rank"`` (Spearman rank correlation over a Monte Carlo sample) or
+                ``"sobol"`` (first-order and total Sobol indices, Saltelli design via SALib).
+            samples: Monte Carlo samples (rank; default 10,000) or the Saltelli base sample
+                (sobol, a power of two; default 4,096, costing base x (inputs + 2) runs).
+            seed: the random seed.
+            choose: choice values for this run.
+            data: data entries to read from other files.
+            memory_budget: bytes one chunk of samples may use.
+
+        Raises:
+            CarbonError: a non-scalar output, no uncertain input, or Sobol with correlations.
+        """
+        from carbonc.runtime.executor import Executor
+        from carbonc.runtime.montecarlo import run_monte_carlo
+        from carbonc.runtime.sensitivity import (
+            Replay,
+            rank_correlations,
+            saltelli,
+            sobol_indices,
+        )
+
+        choices = self.resolve_choices(choose)
+        loaded = self.load_data(data)
+        (q,) = self._output_names([output])
+        root = self.program.root.module.span("model")
+        if self.checked.ir[q].dims:
+            raise CarbonError(
+                [
+                    Diagnostic(
+                        "E1215",
+                        f"sensitivity needs a scalar output, but `{output}` has dims "
+                        f"{list(self.checked.ir[q].dims)}",
+                        self.program.definitions[q].span,
+                        help=f"add a rule such as `{output}_total: sum({output})`, or select "
+                        "labels in a rule, and rank the inputs of that",
+                    )
+                ]
+            )
+        labels = {d: dim.index for d, dim in self.dims.items()}
+        ex = Executor(self.checked.ir, self.checked.order, labels, loaded.arrays, choices)
+        uncertain = {u: v for u, v in self.checked.uncertain.items() if u in ex.needed({q})}
+        self._check_uncertainty(Uncertainty(), uncertain, [q], choices)
+        with _solve_errors():
+            ex.run({q, *uncertain})
+            sampler = self.sampler(self._plans(ex, loaded, uncertain), seed)
+            widths = {s: w for s, _, w in sampler.names()}
+            problem: dict[str, Any] = {}
+            if method == "sobol":
+                if sampler.copulas or any(p.u.source for p in sampler.plans.values()):
+                    raise CarbonError(
+                        [
+                            Diagnostic(
+                                "E1216",
+                                "Sobol indices need independent inputs, but this model "
+                                "correlates some",
+                                root,
+                                help="use `--method rank`, which allows correlated inputs",
+                            )
+                        ]
+                    )
+                problem, uniforms = saltelli(widths, samples or 4096, seed)
+            else:
+                uniforms = sampler.uniforms(samples or 10_000)
+            n = next(iter(uniforms.values())).shape[0]
+            design = Replay(sampler, uniforms)
+            make = self._executors(choices)
+            mc = run_monte_carlo(
+                make, loaded.arrays, design, {q}, [q], n, memory_budget, summary=False
+            )
+        y = np.asarray(mc.samples.arrays[q]).reshape(-1)
+        members = {s: [m for m, p in sampler.plans.items() if p.u.stream == s] for s in widths}
+        if method == "sobol":
+            factors = sobol_indices(problem, y, seed, lambda s: _stream_label(s, members[s]))
+        else:
+            factors = rank_correlations(
+                uniforms, y, lambda s, j: self._element_label(s, members[s], j, widths[s])
+            )
+        return Sensitivity(q, method, n, seed, factors)
+
+    def _element_label(self, stream: str, members: list[str], j: int, width: int) -> str:
+        """How an input element is named in a ranking: ``ef[fuel=coal]``, or the input."""
+        name = _stream_label(stream, members)
+        if width == 1:
+            return name
+        dims = self.checked.ir[members[0]].dims
+        idx = np.unravel_index(j, tuple(len(self.dims[d].labels) for d in dims))
+        where = ", ".join(
+            f"{d}={self.dims[d].labels[int(i)]}" for d, i in zip(dims, idx, strict=True)
+        )
+        return f"{name}[{where}]"
+
+    def _plans(
+        self, ex: Executor, loaded: Loaded, uncertain: Mapping[str, InputUncertainty]
+    ) -> dict[str, Plan]:
+        """Sampling plans of the uncertain inputs, centred on their values in this run."""
+        from carbonc.runtime.sampling import build_plans
+
+        nominal = {
+            q: (ex.values[q] if q in ex.values else loaded.arrays[q]).values for q in uncertain
+        }
+        units = {q: self.checked.ir[q].unit for q in uncertain}
+        return build_plans(uncertain, nominal, self.program.definitions, self.dims, units)
+
+    def sampler(self, plans: Mapping[str, Plan], seed: int) -> Sampler:
+        """A seeded sampler of ``plans``, with the model's declared correlations."""
+        from carbonc.runtime.sampling import Sampler
+
+        correlations = [c for c in self.checked.correlations if set(c.inputs) <= set(plans)]
+        return Sampler(plans, correlations, seed)
+
+    def _executors(
+        self, choices: Mapping[str, str]
+    ) -> Callable[[dict[str, LArray], dict[object, Any]], Executor]:
+        """A factory of executors for this run's choices, sharing a cache of factors."""
+        from carbonc.runtime.executor import Executor
+
+        labels = {d: dim.index for d, dim in self.dims.items()}
+
+        def make(data: dict[str, LArray], factors: dict[object, Any]) -> Executor:
+            return Executor(self.checked.ir, self.checked.order, labels, data, choices, factors)
+
+        return make
+
     def _monte_carlo(
         self,
         how: Uncertainty,
@@ -408,24 +538,13 @@ class Model:
         names: list[str],
         active: list[CheckedAssert],
     ) -> tuple[MonteCarlo, list[Diagnostic]]:
-        from carbonc.runtime.executor import Executor
         from carbonc.runtime.larray import SAMPLE
         from carbonc.runtime.montecarlo import run_monte_carlo
-        from carbonc.runtime.sampling import Sampler, build_plans
 
-        nominal = {
-            q: (ex.values[q] if q in ex.values else loaded.arrays[q]).values for q in uncertain
-        }
-        units = {q: self.checked.ir[q].unit for q in uncertain}
-        plans = build_plans(uncertain, nominal, self.program.definitions, self.dims, units)
-        correlations = [c for c in self.checked.correlations if set(c.inputs) <= set(plans)]
-        sampler = Sampler(plans, correlations, how.seed)
-        labels = {d: dim.index for d, dim in self.dims.items()}
+        sampler = self.sampler(self._plans(ex, loaded, uncertain), how.seed)
         coords: dict[str, tuple[str, ...]] = {d: dim.labels for d, dim in self.dims.items()}
         failed: dict[int, Diagnostic] = {}
-
-        def make(data: dict[str, Any], factors: dict[object, Any]) -> Executor:
-            return Executor(self.checked.ir, self.checked.order, labels, data, choices, factors)
+        make = self._executors(choices)
 
         def check(chunk: Executor, start: int) -> None:
             sample_labels = tuple(str(start + i) for i in range(chunk.n_samples))
@@ -507,6 +626,50 @@ class Model:
                     )
                 )
         return outcomes, failures
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    """Inputs ranked by their contribution to one output's uncertainty."""
+
+    output: str
+    method: str
+    samples: int
+    seed: int
+    factors: list[Any]
+
+
+def _stream_label(stream: str, members: list[str]) -> str:
+    if stream.startswith("source:"):
+        return f"{stream.removeprefix('source:')} (shared by {', '.join(members)})"
+    return members[0]
+
+
+@contextmanager
+def _solve_errors() -> Iterator[None]:
+    """Report a linear system the runtime cannot solve as a located model error."""
+    from carbonc.runtime.executor import SolveError
+
+    try:
+        yield
+    except SolveError as exc:
+        cols = "; ".join(exc.columns)
+        raise CarbonError(
+            [
+                Diagnostic(
+                    "E1101",
+                    f"{exc}: cannot solve the Leontief system",
+                    exc.span,
+                    help=(
+                        "check the columns in the note: a sector whose inputs exceed its "
+                        "output, or a zero-output sector with inputs, makes I - A singular"
+                        if cols
+                        else "check for sectors whose inputs exceed their output"
+                    ),
+                    notes=(f"offending columns: {cols}",) if cols else (),
+                )
+            ]
+        ) from None
 
 
 def _describe(u: InputUncertainty) -> str:

@@ -317,6 +317,8 @@ builtin("abs", "abs(x)")(_unary("abs", False))
 builtin("sqrt", "sqrt(x)")(_unary("sqrt", False))
 builtin("exp", "exp(x), x dimensionless")(_unary("exp", True))
 builtin("log", "log(x), natural logarithm, x dimensionless")(_unary("log", True))
+builtin("sin", "sin(x), x in radians (dimensionless)")(_unary("sin", True))
+builtin("cos", "cos(x), x in radians (dimensionless)")(_unary("cos", True))
 
 
 @builtin("is_present", "is_present(x): true where x has a value (data read with `fill: .nan`)")

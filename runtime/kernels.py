@@ -52,6 +52,8 @@ APPLY: dict[str, Elementwise] = {
     "sqrt": np.sqrt,
     "exp": np.exp,
     "log": np.log,
+    "sin": np.sin,
+    "cos": np.cos,
     "minimum": np.minimum,
     "maximum": np.maximum,
     "isfinite": np.isfinite,

@@ -15,12 +15,13 @@ import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from .executor import Executor
 from .larray import LArray
-from .sampling import Sampler
+from .sampling import Plan
 
 DEFAULT_BUDGET = 1 << 30  # bytes; `--memory-budget` changes it
 STAT_NAMES = ("mean", "sd", "median", "p2.5", "p97.5")
@@ -49,6 +50,17 @@ class SampleStore:
         )
         weakref.finalize(store, shutil.rmtree, folder, True)
         return store
+
+
+class Design(Protocol):
+    """Where a run's input values come from: random draws, or a fixed design."""
+
+    plans: dict[str, Plan]
+    seed: int
+
+    def draw(self, n: int) -> dict[str, LArray]:
+        """The next ``n`` rows of every uncertain input, with a leading sample axis."""
+        ...
 
 
 @dataclass
@@ -85,12 +97,13 @@ def chunk_size(per_sample_bytes: int, n: int, budget: int) -> int:
 def run_monte_carlo(
     make_executor: Callable[[dict[str, LArray], dict[object, object]], Executor],
     base: Mapping[str, LArray],
-    sampler: Sampler,
+    sampler: Design,
     roots: set[str],
     names: list[str],
     n: int,
     budget: int,
     check: Callable[[Executor, int], None] | None = None,
+    summary: bool = True,
 ) -> MonteCarlo:
     """Run ``n`` samples in chunks and summarise every output in ``names``.
 
@@ -103,6 +116,7 @@ def run_monte_carlo(
         n: the number of samples.
         budget: bytes one chunk may use.
         check: evaluates assertions on a chunk (given its first sample's number).
+        summary: summarise each output's samples (otherwise ``stats`` is empty).
     """
     factors: dict[object, object] = {}
     probe = make_executor(dict(base), factors)
@@ -127,7 +141,7 @@ def run_monte_carlo(
         if check is not None:
             check(ex, start)
         del ex, values, data
-    stats = {q: summarise(store.arrays[q]) for q in names}
+    stats = {q: summarise(store.arrays[q]) for q in names} if summary else {}
     return MonteCarlo(store, stats, n, sampler.seed, chunk)
 
 

@@ -16,14 +16,27 @@ def _num(v: float) -> str:
     return f"{v:,.6g}" if a < 1e6 else f"{v:,.0f}"
 
 
+def _stat_label(name: str) -> str:
+    return {"u95": "±95%", "p2.5": "2.5%", "p97.5": "97.5%"}.get(name, name)
+
+
+def _stat_cell(name: str, v: float) -> str:
+    return f"{v:.3g}%" if name == "u95" else _num(v)
+
+
 def render_result(r: Result) -> str:
-    """One output as an aligned table (or one line for a scalar)."""
-    if not r.dims:
+    """One output as an aligned table (or one line for a scalar), with its uncertainty."""
+    stats = dict(r.stats or {})
+    if not r.dims and not stats:
         return f"{r.name} = {_num(r.item())} {r.unit}"
     rows = list(r.rows())
     shown = rows[:MAX_ROWS]
-    header = [*r.dims, f"value [{r.unit}]"]
-    cells = [[*labels, _num(v)] for labels, v in shown]
+    header = [*r.dims, f"value [{r.unit}]", *(_stat_label(k) for k in stats)]
+    flat = {k: v.reshape(-1) for k, v in stats.items()}
+    cells = [
+        [*labels, _num(v), *(_stat_cell(k, float(flat[k][i])) for k in stats)]
+        for i, (labels, v) in enumerate(shown)
+    ]
     widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
     out = [f"{r.name}:"]
     out.append(

@@ -11,6 +11,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 from .results import Result, Results
 
 Format = Literal["csv", "json"]
@@ -32,25 +34,47 @@ def _csv_field(text: str) -> str:
     return text
 
 
+def _stats(r: Result) -> dict[str, Any]:
+    return {k: v.reshape(-1) for k, v in (r.stats or {}).items()}
+
+
 def result_csv(r: Result) -> str:
-    """A tidy CSV: one column per dimension, then ``value``, then ``unit``."""
-    lines = [",".join([*r.dims, "value", "unit"])]
+    """A tidy CSV: one column per dimension, ``value``, any uncertainty statistics, ``unit``."""
+    stats = _stats(r)
+    lines = [",".join([*r.dims, "value", *stats, "unit"])]
     unit = _csv_field(r.unit)
-    for labels, value in r.rows():
-        lines.append(",".join([*(_csv_field(lab) for lab in labels), _number(value), unit]))
+    for i, (labels, value) in enumerate(r.rows()):
+        extra = [_number(v[i]) for v in stats.values()]
+        lines.append(",".join([*(_csv_field(lab) for lab in labels), _number(value), *extra, unit]))
     return "\n".join(lines) + "\n"
 
 
 def result_json(r: Result) -> dict[str, Any]:
     """A JSON-ready record of one output."""
+    stats = _stats(r)
     return {
         "dims": list(r.dims),
         "unit": r.unit,
         "rows": [
-            {**dict(zip(r.dims, labels, strict=True)), "value": _json_number(v)}
-            for labels, v in r.rows()
+            {
+                **dict(zip(r.dims, labels, strict=True)),
+                "value": _json_number(v),
+                **{k: _json_number(s[i]) for k, s in stats.items()},
+            }
+            for i, (labels, v) in enumerate(r.rows())
         ],
     }
+
+
+def samples_frame(r: Result, samples: Any) -> Any:
+    """Every sample of one output as a tidy pandas frame: ``sample``, the dims, ``value``."""
+    import pandas as pd
+
+    n = samples.shape[0]
+    index = pd.MultiIndex.from_product(
+        [range(n), *(list(r.labels[d]) for d in r.dims)], names=["sample", *r.dims]
+    )
+    return pd.DataFrame({"value": np.asarray(samples).reshape(-1)}, index=index).reset_index()
 
 
 def _json_number(v: Any) -> Any:
@@ -64,8 +88,12 @@ class OutputError(OSError):
     """The output folder cannot be written or replaced safely."""
 
 
-def write_results(results: Results, out: Path, fmt: Format = "csv") -> list[Path]:
+def write_results(
+    results: Results, out: Path, fmt: Format = "csv", samples: bool = False
+) -> list[Path]:
     """Write every output and ``provenance.json`` into ``out``, all or nothing.
+
+    With ``samples``, each output's Monte Carlo samples go to ``samples/NAME.parquet`` too.
 
     An existing ``out`` is replaced only when it is empty or an earlier carbonc output (it holds a
     ``provenance.json``), so a mistyped ``-o`` never deletes unrelated files.
@@ -98,6 +126,12 @@ def write_results(results: Results, out: Path, fmt: Format = "csv") -> list[Path
             doc = {name: result_json(r) for name, r in results.outputs.items()}
             (tmp / "results.json").write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
             names.append("results.json")
+        if samples and results.samples is not None:
+            (tmp / "samples").mkdir()
+            for name, r in results.outputs.items():
+                rel = f"samples/{name}.parquet"
+                samples_frame(r, results.samples[name]).to_parquet(tmp / rel, index=False)
+                names.append(rel)
         prov = {**results.provenance, "asserts": results.asserts}
         (tmp / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n", encoding="utf-8")
         names.append("provenance.json")
