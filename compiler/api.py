@@ -478,8 +478,17 @@ class Model:
         if method == "sobol":
             factors = sobol_indices(problem, y, seed, lambda s: _stream_label(s, members[s]))
         else:
+            from carbonc.runtime.propagation import half_widths
+
+            varies = {
+                s: np.any([half_widths(sampler.plans[m]) > 0 for m in members[s]], axis=0)
+                for s in widths
+            }
             factors = rank_correlations(
-                uniforms, y, lambda s, j: self._element_label(s, members[s], j, widths[s])
+                uniforms,
+                y,
+                lambda s, j: self._element_label(s, members[s], j, widths[s]),
+                varies,
             )
         return Sensitivity(q, method, n, seed, factors)
 
@@ -505,7 +514,8 @@ class Model:
             q: (ex.values[q] if q in ex.values else loaded.arrays[q]).values for q in uncertain
         }
         units = {q: self.checked.ir[q].unit for q in uncertain}
-        return build_plans(uncertain, nominal, self.program.definitions, self.dims, units)
+        defs = self.program.definitions
+        return build_plans(uncertain, nominal, defs, self.dims, units, loaded.paths)
 
     def sampler(self, plans: Mapping[str, Plan], seed: int) -> Sampler:
         """A seeded sampler of ``plans``, with the model's declared correlations."""

@@ -18,7 +18,7 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import carbonc
 from carbonc.dsl.diagnostics import (
@@ -29,6 +29,9 @@ from carbonc.dsl.diagnostics import (
     render_json,
     sorted_diagnostics,
 )
+
+if TYPE_CHECKING:
+    from carbonc.compiler.api import Sensitivity, Uncertainty
 
 EXIT_OK, EXIT_ERRORS, EXIT_USAGE, EXIT_ASSERT, EXIT_WRITE, EXIT_INTERNAL = 0, 1, 2, 3, 4, 70
 
@@ -58,6 +61,49 @@ def _pairs(values: Sequence[str] | None, flag: str) -> dict[str, str]:
             raise SystemExit(EXIT_USAGE)
         out[key.strip()] = value.strip()
     return out
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got `{text}`") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got `{text}`")
+    return value
+
+
+_SIZES = {"": 1, "b": 1, "k": 1 << 10, "kb": 1000, "kib": 1 << 10, "m": 1 << 20, "mb": 10**6}
+_SIZES.update({"mib": 1 << 20, "g": 1 << 30, "gb": 10**9, "gib": 1 << 30})
+
+
+def _bytes(text: str) -> int:
+    """A size such as ``512MiB``, ``2GB`` or ``1000000``."""
+    number = text.strip().rstrip("BbIiKkMmGg")
+    unit = text.strip()[len(number) :].lower()
+    try:
+        value = float(number)
+    except ValueError:
+        value = -1.0
+    if unit not in _SIZES or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a size such as 512MiB or 2GiB, got `{text}`")
+    return int(value * _SIZES[unit])
+
+
+def _seed_and_budget(group: argparse._ActionsContainer) -> None:
+    group.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="random seed (default 0); the same seed gives identical results",
+    )
+    group.add_argument(
+        "--memory-budget",
+        type=_bytes,
+        default=1 << 30,
+        metavar="SIZE",
+        help="memory one chunk of samples may use, e.g. 512MiB (default 1GiB)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,6 +153,50 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--format", choices=["csv", "json"], default="csv", help="output format (default csv)"
     )
+    uncertainty = run.add_argument_group("uncertainty")
+    uncertainty.add_argument(
+        "--samples",
+        type=_positive,
+        metavar="N",
+        help="Monte Carlo (IPCC Approach 2): report each output's mean, sd, median and 95%% interval",
+    )
+    uncertainty.add_argument(
+        "--uncertainty",
+        choices=["montecarlo", "propagation"],
+        help="propagation: IPCC Approach 1 error propagation (no sampling); "
+        "montecarlo is implied by --samples",
+    )
+    _seed_and_budget(uncertainty)
+    uncertainty.add_argument(
+        "--save-samples",
+        action="store_true",
+        help="with -o: also write every output's samples to DIR/samples/NAME.parquet",
+    )
+    sens = model_cmd("sensitivity", "rank the uncertain inputs by their effect on one output")
+    sens.add_argument("--output", required=True, metavar="NAME", help="a scalar output or rule")
+    sens.add_argument(
+        "--method",
+        choices=["rank", "sobol"],
+        default="rank",
+        help="rank: Spearman rank correlation (default, cheap); sobol: Sobol first-order and "
+        "total indices (SALib)",
+    )
+    sens.add_argument(
+        "--samples",
+        type=_positive,
+        metavar="N",
+        help="rank: samples (default 10000); sobol: base sample, a power of 2 (default 4096)",
+    )
+    sens.add_argument(
+        "--top", type=_positive, default=15, metavar="K", help="show the K largest (default 15)"
+    )
+    sens.add_argument(
+        "--choose", action="append", metavar="NAME=VALUE", help="set a choice for this run"
+    )
+    sens.add_argument(
+        "--data", action="append", metavar="NAME=PATH", help="read data entry NAME from a file"
+    )
+    _seed_and_budget(sens)
     model_cmd("graph", "print the computation graph (DOT, or JSON with --json)")
     sub.add_parser("schema", help="print the JSON Schema of .carbon files")
     return p
@@ -178,7 +268,19 @@ def _main(argv: Sequence[str] | None) -> int:
             return EXIT_OK
         choose = _pairs(args.choose, "--choose")
         data = _pairs(args.data, "--data")
-        results = model.run(choose=choose, data=data)
+        if args.command == "sensitivity":
+            report = model.sensitivity(
+                args.output,
+                args.method,
+                args.samples,
+                args.seed,
+                choose,
+                data,
+                args.memory_budget,
+            )
+            print(_sensitivity_json(report) if args.json else _sensitivity_table(report, args.top))
+            return EXIT_OK
+        results = model.run(choose=choose, data=data, uncertainty=_uncertainty(args))
     except AssertionFailed as exc:
         _report(exc.diagnostics, args.json, sys.stderr)
         return EXIT_ASSERT
@@ -189,7 +291,7 @@ def _main(argv: Sequence[str] | None) -> int:
         from carbonc.runtime.writer import write_results
 
         try:
-            files = write_results(results, Path(args.output), args.format)
+            files = write_results(results, Path(args.output), args.format, args.save_samples)
         except OSError as exc:
             print(f"carbonc: error: cannot write outputs: {exc}", file=sys.stderr)
             return EXIT_WRITE
@@ -210,6 +312,77 @@ def _main(argv: Sequence[str] | None) -> int:
 
         print(render_results(results))
     return EXIT_OK
+
+
+def _uncertainty(args: argparse.Namespace) -> Uncertainty | None:
+    from carbonc.compiler.api import Uncertainty
+
+    if args.uncertainty is None and args.samples is None:
+        if args.save_samples:
+            print("carbonc: error: --save-samples needs --samples N", file=sys.stderr)
+            raise SystemExit(EXIT_USAGE)
+        return None
+    method = args.uncertainty or "montecarlo"
+    if method == "propagation" and (args.samples is not None or args.save_samples):
+        print(
+            "carbonc: error: --uncertainty propagation draws no samples; drop --samples",
+            file=sys.stderr,
+        )
+        raise SystemExit(EXIT_USAGE)
+    if args.save_samples and not args.output:
+        print("carbonc: error: --save-samples needs -o DIR", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+    return Uncertainty(
+        method=method,
+        samples=args.samples or 10_000,
+        seed=args.seed,
+        memory_budget=args.memory_budget,
+        keep_samples=args.save_samples,
+    )
+
+
+def _sensitivity_table(report: Sensitivity, top: int) -> str:
+    if report.method == "sobol":
+        head = (
+            f"Sobol indices of `{report.output}` ({report.samples} model runs, seed {report.seed}):"
+        )
+        cols = [("S1", "first-order"), ("ST", "total")]
+    else:
+        head = (
+            f"inputs ranked by their effect on `{report.output}` (Spearman rank correlation, "
+            f"{report.samples} samples, seed {report.seed}):"
+        )
+        cols = [("spearman", "rank corr."), ("share", "share of variance")]
+    shown = report.factors[:top]
+    width = max([5, *(len(f.name) for f in shown)])
+    lines = [head, "  " + "input".ljust(width) + "".join(f"  {t:>17}" for _, t in cols)]
+    for f in shown:
+        cells = []
+        for key, _ in cols:
+            v = f.values[key]
+            conf = f.values.get(f"{key}_conf")
+            text = f"{v:+.3f}" if key == "spearman" else f"{v:.3f}"
+            cells.append(f"{text} ± {conf:.3f}" if conf is not None else text)
+        lines.append("  " + f.name.ljust(width) + "".join(f"  {c:>17}" for c in cells))
+    if len(report.factors) > top:
+        lines.append(f"  … {len(report.factors) - top} more (show them with --top or --json)")
+    if report.method == "rank":
+        noise = 2 / report.samples**0.5
+        lines.append(f"  (|rank corr.| below {noise:.3f}, 2/√samples, is indistinguishable from 0)")
+    return "\n".join(lines)
+
+
+def _sensitivity_json(report: Sensitivity) -> str:
+    return json.dumps(
+        {
+            "output": report.output,
+            "method": report.method,
+            "samples": report.samples,
+            "seed": report.seed,
+            "inputs": [{"input": f.name, **f.values} for f in report.factors],
+        },
+        indent=2,
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

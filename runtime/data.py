@@ -33,6 +33,7 @@ class Loaded:
     arrays: dict[str, LArray] = field(default_factory=dict)
     files: dict[str, str] = field(default_factory=dict)
     pending: dict[str, Future[str]] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)  # the file each entry was read from
 
     def hash_later(self, key: str, values: np.ndarray) -> None:
         """Start hashing ``values`` in the background under ``key``."""
@@ -104,6 +105,7 @@ def load_all(
         loaded.arrays[q] = arr
         if path is not None:
             loaded.files[str(path)] = sha256_file(path)
+            loaded.paths[q] = path
     return loaded
 
 

@@ -174,15 +174,23 @@ def read_long(
 
 
 def read_cells(
-    path: Path, axes: Sequence[Axis], column: str, columns: Mapping[str, str]
+    path: Path,
+    axes: Sequence[Axis],
+    column: str,
+    columns: Mapping[str, str],
+    wide: str | None = None,
 ) -> list[tuple[tuple[int, ...], str, Span]]:
     """The non-empty cells of ``column`` with the element each row stands for and its span.
 
     Rows whose labels are outside the model's scope are skipped, as the value reader does;
-    unknown labels are errors.
+    unknown labels are errors. In a wide table (``wide`` spread across columns) a row's cell
+    applies to every label of ``wide``.
     """
     table = read_table(path)
-    dim_cols = [table.column(columns.get(a.name, a.name)) for a in axes]
+    spread = [a.name for a in axes].index(wide) if wide is not None else -1
+    dim_cols = [
+        table.column(columns.get(a.name, a.name)) if i != spread else -1 for i, a in enumerate(axes)
+    ]
     col = table.column(column)
     out: list[tuple[tuple[int, ...], str, Span]] = []
     diags = Diagnostics()
@@ -192,6 +200,9 @@ def read_cells(
             continue
         key: list[int] = []
         for axis, c in zip(axes, dim_cols, strict=True):
+            if c < 0:
+                key.append(-1)
+                continue
             label = fields[c] if c < len(fields) else ""
             pos = axis.index.get(label)
             if pos is None:
@@ -206,7 +217,13 @@ def read_cells(
                 break
             key.append(pos)
         else:
-            out.append((tuple(key), text, table.cell_span(line, col)))
+            span = table.cell_span(line, col)
+            if spread < 0:
+                out.append((tuple(key), text, span))
+            else:
+                for pos in range(len(axes[spread].labels)):
+                    key[spread] = pos
+                    out.append((tuple(key), text, span))
         if len(diags) >= MAX_ERRORS:
             break
     if diags.has_errors:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from scipy import special
@@ -162,8 +163,10 @@ class PlanBuilder:
         defs: Mapping[str, Definition],
         coords: Mapping[str, Dimension],
         units: Mapping[str, object],
+        paths: Mapping[str, Path],
     ):
         self.defs = defs
+        self.paths = paths
         self.coords = coords
         self.units = units
         self.diags = Diagnostics()
@@ -199,8 +202,12 @@ class PlanBuilder:
         spec = d.spec
         assert isinstance(spec, DataSpec) and spec.csv is not None and u.column is not None
         try:
-            path = safe_path(d.module.folder, spec.csv, d.owner.sandbox, "data")
-            cells = read_cells(path, axes_for(u.dims, self.coords), u.column, spec.columns)
+            # A file given with --data carries its own per-row uncertainties.
+            path = self.paths.get(u.qname) or safe_path(
+                d.module.folder, spec.csv, d.owner.sandbox, "data"
+            )
+            axes = axes_for(u.dims, self.coords)
+            cells = read_cells(path, axes, u.column, spec.columns, spec.wide)
         except DataError as exc:
             self.diags.extend(exc.diagnostics)
             return None
@@ -401,6 +408,7 @@ def build_plans(
     defs: Mapping[str, Definition],
     coords: Mapping[str, Dimension],
     units: Mapping[str, object],
+    paths: Mapping[str, Path],
 ) -> dict[str, Plan]:
     """A plan for every uncertain input a run reads.
 
@@ -408,7 +416,7 @@ def build_plans(
         CarbonError: a distribution that does not fit an element's value or domain, or a bad
             per-row uncertainty cell, located in the model or the CSV file.
     """
-    builder = PlanBuilder(defs, coords, units)
+    builder = PlanBuilder(defs, coords, units, paths)
     plans = {}
     for q, u in uncertain.items():
         if q not in nominal:

@@ -56,11 +56,15 @@ def _ranks(x: np.ndarray) -> np.ndarray:
 
 
 def rank_correlations(
-    uniforms: Mapping[str, np.ndarray], y: np.ndarray, label: Callable[[str, int], str]
+    uniforms: Mapping[str, np.ndarray],
+    y: np.ndarray,
+    label: Callable[[str, int], str],
+    varies: Mapping[str, np.ndarray],
 ) -> list[Factor]:
-    """Spearman ρ of every input element with ``y``, largest |ρ| first.
+    """Spearman ρ of every input element that varies with ``y``, largest |ρ| first.
 
     The inputs' transforms are monotone, so ranking their uniforms ranks their values.
+    ``varies`` marks, per stream, the elements whose distribution has any spread.
     """
     ry = _ranks(y.reshape(-1, 1))[:, 0]
     ry = (ry - ry.mean()) / (ry.std() or 1.0)
@@ -69,7 +73,7 @@ def rank_correlations(
         r = _ranks(u)
         r = (r - r.mean(axis=0)) / np.where(r.std(axis=0) > 0, r.std(axis=0), 1.0)
         rho = (r * ry[:, None]).mean(axis=0)
-        rows += [(label(stream, j), float(rho[j])) for j in range(u.shape[1])]
+        rows += [(label(stream, j), float(rho[j])) for j in np.flatnonzero(varies[stream])]
     total = sum(r * r for _, r in rows) or 1.0
     rows.sort(key=lambda t: -abs(t[1]))
     return [Factor(n, {"spearman": r, "share": r * r / total}) for n, r in rows]
