@@ -6,11 +6,11 @@ The CLI is a thin layer over this module.
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import numpy as np
 
@@ -225,13 +225,24 @@ class Model:
         return loaded
 
     def check_data(self, data: Mapping[str, str | Path] | None = None) -> None:
-        """Load the data only to validate it, skipping unbound inputs of a method run on its own."""
+        """Load the data only to validate it, skipping unbound inputs of a method run on its own.
+
+        Per-row uncertainties of data entries are checked too, against the values they spread.
+        """
+        from carbonc.runtime.sampling import build_plans
+
         try:
-            self.load_data(data)
+            loaded = self.load_data(data)
         except CarbonError as exc:
             real = [d for d in exc.diagnostics if d.code != "E0702"]
             if real:
                 raise CarbonError(real) from None
+            return
+        uncertain = {q: u for q, u in self.checked.uncertain.items() if q in loaded.arrays}
+        nominal = {q: loaded.arrays[q].values for q in uncertain}
+        units = {q: self.checked.ir[q].unit for q in uncertain}
+        defs = self.program.definitions
+        build_plans(uncertain, nominal, defs, self.dims, units, loaded.paths)
 
     # -- running ------------------------------------------------------------------------
 
@@ -267,7 +278,14 @@ class Model:
         loaded = self.load_data(data, arrays)
         names = self._output_names(outputs)
         labels = {d: dim.index for d, dim in self.dims.items()}
-        ex = Executor(self.checked.ir, self.checked.order, labels, loaded.arrays, choices)
+        # An uncertainty run shares factors between the deterministic run and the samples; a
+        # plain run frees them as soon as it can.
+        make = self._executors(choices) if uncertainty is not None else None
+        ex = (
+            make(loaded.arrays)
+            if make is not None
+            else Executor(self.checked.ir, self.checked.order, labels, loaded.arrays, choices)
+        )
         # The model's own assertions always run. An imported method's assertions guard that
         # method's results: they run when what they read is computed for this run anyway, and
         # are recorded as skipped otherwise (a footprint-only run need not solve for outputs
@@ -291,19 +309,20 @@ class Model:
         stats: dict[str, dict[str, np.ndarray]] = {}
         extra: dict[str, Any] = {}
         samples = None
-        mc_failures: list[Diagnostic] = []
+        mc_failures: dict[int, Diagnostic] = {}  # by id() of the assertion
         with _solve_errors():
             if uncertainty is not None and uncertainty.method == "propagation":
                 from carbonc.runtime.propagation import propagate
 
+                assert make is not None
                 plans = self._plans(ex, loaded, uncertain)
-                make = self._executors(choices)
                 budget = uncertainty.memory_budget
                 stats = propagate(make, loaded.arrays, plans, roots, names, values, budget)
                 extra = {"method": "IPCC Approach 1 (error propagation, Eq. 3.1-3.3)"}
             elif uncertainty is not None:
+                assert make is not None
                 mc, mc_failures = self._monte_carlo(
-                    uncertainty, ex, loaded, choices, uncertain, roots, names, active
+                    uncertainty, make, ex, loaded, uncertain, roots, names, active
                 )
                 stats, samples = mc.stats, (mc.samples if uncertainty.keep_samples else None)
                 extra = {
@@ -345,8 +364,7 @@ class Model:
         )
         if extra:
             prov["uncertainty"] = extra
-        outcomes, failures = self._asserts(ex, coords, active)
-        failures += mc_failures
+        outcomes, failures = self._asserts(ex, coords, active, mc_failures)
         results = Results(out, prov, outcomes, samples.arrays if samples is not None else None)
         results.keepalive = samples
         if failures and check_asserts:
@@ -416,7 +434,6 @@ class Model:
         Raises:
             CarbonError: a non-scalar output, no uncertain input, or Sobol with correlations.
         """
-        from carbonc.runtime.executor import Executor
         from carbonc.runtime.montecarlo import run_monte_carlo
         from carbonc.runtime.sensitivity import (
             Replay,
@@ -442,8 +459,8 @@ class Model:
                     )
                 ]
             )
-        labels = {d: dim.index for d, dim in self.dims.items()}
-        ex = Executor(self.checked.ir, self.checked.order, labels, loaded.arrays, choices)
+        make = self._executors(choices)
+        ex = make(loaded.arrays)
         uncertain = {u: v for u, v in self.checked.uncertain.items() if u in ex.needed({q})}
         self._check_uncertainty(Uncertainty(), uncertain, [q], choices)
         with _solve_errors():
@@ -469,7 +486,6 @@ class Model:
                 uniforms = sampler.uniforms(samples or 10_000)
             n = next(iter(uniforms.values())).shape[0]
             design = Replay(sampler, uniforms)
-            make = self._executors(choices)
             mc = run_monte_carlo(
                 make, loaded.arrays, design, {q}, [q], n, memory_budget, summary=False
             )
@@ -524,46 +540,45 @@ class Model:
         correlations = [c for c in self.checked.correlations if set(c.inputs) <= set(plans)]
         return Sampler(plans, correlations, seed)
 
-    def _executors(
-        self, choices: Mapping[str, str]
-    ) -> Callable[[dict[str, LArray], dict[object, Any]], Executor]:
-        """A factory of executors for this run's choices, sharing a cache of factors."""
+    def _executors(self, choices: Mapping[str, str]) -> Callable[[Mapping[str, LArray]], Executor]:
+        """A factory of executors for this run's choices that share one cache of factors, so
+        a matrix that is not uncertain is factorised once for every run over the samples."""
         from carbonc.runtime.executor import Executor
 
         labels = {d: dim.index for d, dim in self.dims.items()}
+        shared: dict[object, Any] = {}
 
-        def make(data: dict[str, LArray], factors: dict[object, Any]) -> Executor:
-            return Executor(self.checked.ir, self.checked.order, labels, data, choices, factors)
+        def make(data: Mapping[str, LArray]) -> Executor:
+            return Executor(self.checked.ir, self.checked.order, labels, data, choices, shared)
 
         return make
 
     def _monte_carlo(
         self,
         how: Uncertainty,
+        make: Callable[[Mapping[str, LArray]], Executor],
         ex: Executor,
         loaded: Loaded,
-        choices: Mapping[str, str],
         uncertain: Mapping[str, InputUncertainty],
         roots: set[str],
         names: list[str],
         active: list[CheckedAssert],
-    ) -> tuple[MonteCarlo, list[Diagnostic]]:
+    ) -> tuple[MonteCarlo, dict[int, Diagnostic]]:
         from carbonc.runtime.larray import SAMPLE
         from carbonc.runtime.montecarlo import run_monte_carlo
 
         sampler = self.sampler(self._plans(ex, loaded, uncertain), how.seed)
         coords: dict[str, tuple[str, ...]] = {d: dim.labels for d, dim in self.dims.items()}
         failed: dict[int, Diagnostic] = {}
-        make = self._executors(choices)
 
         def check(chunk: Executor, start: int) -> None:
-            sample_labels = tuple(str(start + i) for i in range(chunk.n_samples))
-            for i, a in enumerate(active):
-                if i in failed:
+            labels = {**coords, SAMPLE: _SampleNumbers(start, chunk.n_samples)}
+            for a in active:
+                if id(a) in failed:
                     continue
-                ok, detail = _evaluate_assert(chunk, a, {**coords, SAMPLE: sample_labels})
+                ok, detail = _evaluate_assert(chunk, a, labels)
                 if not ok:
-                    failed[i] = Diagnostic(
+                    failed[id(a)] = Diagnostic(
                         "E1001",
                         f"assertion failed in a Monte Carlo sample: {a.text}",
                         a.span,
@@ -575,7 +590,7 @@ class Model:
         mc = run_monte_carlo(
             make, loaded.arrays, sampler, roots, names, how.samples, how.memory_budget, check
         )
-        return mc, list(failed.values())
+        return mc, failed
 
     def _where(self, span: Any) -> str:
         """A span as ``file:line:col`` relative to the model's folder, so provenance is portable."""
@@ -604,8 +619,14 @@ class Model:
         return names
 
     def _asserts(
-        self, ex: Executor, coords: Mapping[str, tuple[str, ...]], active: list[CheckedAssert]
+        self,
+        ex: Executor,
+        coords: Mapping[str, Sequence[str]],
+        active: list[CheckedAssert],
+        in_samples: Mapping[int, Diagnostic],
     ) -> tuple[list[dict[str, Any]], list[Diagnostic]]:
+        """Check the assertions on the deterministic run; ``in_samples`` holds, by ``id`` of
+        the assertion, a failure found in a Monte Carlo sample."""
         outcomes: list[dict[str, Any]] = []
         failures: list[Diagnostic] = []
         for a in self.checked.asserts:
@@ -620,6 +641,9 @@ class Model:
                 )
                 continue
             ok, detail = _evaluate_assert(ex, a, coords)
+            sampled = in_samples.get(id(a))
+            if ok and sampled is not None:
+                ok, detail = False, f"in a Monte Carlo sample: {sampled.notes[0]}"
             outcomes.append(
                 {
                     "assert": a.text,
@@ -628,7 +652,9 @@ class Model:
                     **({"detail": detail} if detail else {}),
                 }
             )
-            if not ok:
+            if sampled is not None:
+                failures.append(sampled)
+            elif not ok:
                 msg = f"assertion failed: {a.text}"
                 failures.append(
                     Diagnostic(
@@ -636,6 +662,26 @@ class Model:
                     )
                 )
         return outcomes, failures
+
+
+class _SampleNumbers(Sequence[str]):
+    """Labels of a chunk's sample axis, for messages: sample numbers counted from ``start``,
+    made only when a message needs one."""
+
+    def __init__(self, start: int, n: int):
+        self.start, self.n = start, n
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        if isinstance(i, slice):
+            return [str(self.start + k) for k in range(self.n)[i]]
+        return str(self.start + i)
+
+    def __len__(self) -> int:
+        return self.n
 
 
 @dataclass(frozen=True)
@@ -697,14 +743,14 @@ def _describe(u: InputUncertainty) -> str:
 
 
 def _evaluate_assert(
-    ex: Executor, a: CheckedAssert, coords: Mapping[str, tuple[str, ...]]
+    ex: Executor, a: CheckedAssert, coords: Mapping[str, Sequence[str]]
 ) -> tuple[bool, str]:
     with np.errstate(invalid="ignore", over="ignore"):
         return _check_assert(ex, a, coords)
 
 
 def _check_assert(
-    ex: Executor, a: CheckedAssert, coords: Mapping[str, tuple[str, ...]]
+    ex: Executor, a: CheckedAssert, coords: Mapping[str, Sequence[str]]
 ) -> tuple[bool, str]:
     if a.cond is not None:
         c = ex.evaluate(a.cond)
@@ -739,14 +785,14 @@ def _check_assert(
     )
 
 
-def _at(i: tuple[Any, ...], dims: tuple[str, ...], coords: Mapping[str, tuple[str, ...]]) -> str:
+def _at(i: tuple[Any, ...], dims: tuple[str, ...], coords: Mapping[str, Sequence[str]]) -> str:
     if not dims:
         return ""
     return " at " + ", ".join(f"{d}={coords[d][int(k)]}" for d, k in zip(dims, i, strict=True))
 
 
 def _first_where(
-    bad: np.ndarray, dims: tuple[str, ...], coords: Mapping[str, tuple[str, ...]]
+    bad: np.ndarray, dims: tuple[str, ...], coords: Mapping[str, Sequence[str]]
 ) -> str:
     if not dims:
         return ""

@@ -122,7 +122,8 @@ def _ops(root: ir.Op, choices: Mapping[str, str]) -> list[ir.Op]:
 def _nonlinear(op: ir.Op, dep: Callable[[ir.Op], bool]) -> str | None:
     """Why ``op`` is beyond Approach 1; ``dep`` tells whether an operand is uncertain."""
     if isinstance(op, ir.Apply) and op.fn not in LINEAR_APPLY and any(dep(a) for a in op.args):
-        return f"`{op.fn}(…)`, which is neither a sum nor a product"
+        name = {"minimum": "min", "maximum": "max"}.get(op.fn, op.fn)
+        return f"`{name}(…)`, which is neither a sum nor a product"
     if isinstance(op, ir.Binary) and op.op not in PRODUCT_BINARY and (dep(op.a) or dep(op.b)):
         return f"the comparison or condition `{op.op}`"
     if isinstance(op, ir.Binary) and op.op == "^" and dep(op.b):

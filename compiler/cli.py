@@ -18,7 +18,7 @@ import tempfile
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Literal, TextIO
 
 import carbonc
 from carbonc.dsl.diagnostics import (
@@ -322,7 +322,9 @@ def _uncertainty(args: argparse.Namespace) -> Uncertainty | None:
             print("carbonc: error: --save-samples needs --samples N", file=sys.stderr)
             raise SystemExit(EXIT_USAGE)
         return None
-    method = args.uncertainty or "montecarlo"
+    method: Literal["montecarlo", "propagation"] = (
+        "propagation" if args.uncertainty == "propagation" else "montecarlo"
+    )
     if method == "propagation" and (args.samples is not None or args.save_samples):
         print(
             "carbonc: error: --uncertainty propagation draws no samples; drop --samples",

@@ -330,7 +330,10 @@ class Collector:
         elif np.any(np.abs(m) > 1):
             problem = "correlations lie between -1 and 1"
         elif np.linalg.eigvalsh(m).min() < -1e-12:
-            problem = "the matrix is not positive semi-definite, so no inputs can have it"
+            problem = (
+                "these correlations contradict each other (the matrix is not positive "
+                "semi-definite): no inputs can have them all"
+            )
         if problem:
             self.diags.error("E1210", problem, span)
             return None

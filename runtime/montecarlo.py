@@ -95,7 +95,7 @@ def chunk_size(per_sample_bytes: int, n: int, budget: int) -> int:
 
 
 def run_monte_carlo(
-    make_executor: Callable[[dict[str, LArray], dict[object, object]], Executor],
+    make_executor: Callable[[Mapping[str, LArray]], Executor],
     base: Mapping[str, LArray],
     sampler: Design,
     roots: set[str],
@@ -108,7 +108,8 @@ def run_monte_carlo(
     """Run ``n`` samples in chunks and summarise every output in ``names``.
 
     Args:
-        make_executor: builds an executor over the given data, sharing the given factor cache.
+        make_executor: builds an executor over the given data; executors it builds share the
+            factors of matrices that are not uncertain.
         base: the run's data with nominal values.
         sampler: draws the uncertain inputs.
         roots: what each chunk computes (outputs and what assertions read).
@@ -118,8 +119,7 @@ def run_monte_carlo(
         check: evaluates assertions on a chunk (given its first sample's number).
         summary: summarise each output's samples (otherwise ``stats`` is empty).
     """
-    factors: dict[object, object] = {}
-    probe = make_executor(dict(base), factors)
+    probe = make_executor(dict(base))
     need = probe.needed(roots)
     probe.sampled = set(sampler.plans)
     probe.mark_sampled(need)
@@ -132,7 +132,7 @@ def run_monte_carlo(
     for start in range(0, n, chunk):
         k = min(chunk, n - start)
         data = {**base, **sampler.draw(k)}
-        ex = make_executor(data, factors)
+        ex = make_executor(data)
         values = ex.run(roots)
         for q in names:
             v = values[q]

@@ -80,7 +80,7 @@ def large_uncertainty_factor(u_percent: np.ndarray) -> np.ndarray:
 
 
 def propagate(
-    make_executor: Callable[[dict[str, LArray], dict[object, object]], Executor],
+    make_executor: Callable[[Mapping[str, LArray]], Executor],
     base: Mapping[str, LArray],
     plans: Mapping[str, Plan],
     roots: set[str],

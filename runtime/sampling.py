@@ -228,6 +228,9 @@ class PlanBuilder:
     def group(
         self, u: InputUncertainty, dist: Dist, index: np.ndarray, nominal: np.ndarray
     ) -> Group | None:
+        if dist.kind == "lognormal" and dist.location_missing:
+            # A multiplicative spread around zero is no spread: a zero stays an exact zero.
+            index = index[nominal[index] != 0]
         x0 = nominal[index]
         a = dist.args
 

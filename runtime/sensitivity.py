@@ -73,7 +73,7 @@ def rank_correlations(
         r = _ranks(u)
         r = (r - r.mean(axis=0)) / np.where(r.std(axis=0) > 0, r.std(axis=0), 1.0)
         rho = (r * ry[:, None]).mean(axis=0)
-        rows += [(label(stream, j), float(rho[j])) for j in np.flatnonzero(varies[stream])]
+        rows += [(label(stream, int(j)), float(rho[j])) for j in np.flatnonzero(varies[stream])]
     total = sum(r * r for _, r in rows) or 1.0
     rows.sort(key=lambda t: -abs(t[1]))
     return [Factor(n, {"spearman": r, "share": r * r / total}) for n, r in rows]

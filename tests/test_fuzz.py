@@ -263,6 +263,68 @@ def test_parse_formula_arbitrary_text_never_raises(text: str) -> None:
     check_parse(text)
 
 
+DISTRIBUTION_PARTS = st.sampled_from(
+    [
+        "normal",
+        "lognormal",
+        "triangular",
+        "uniform",
+        "pert",
+        "dirichlet",
+        "(",
+        ")",
+        ",",
+        "=",
+        "sd",
+        "gsd",
+        "low",
+        "high",
+        "mode",
+        "mean",
+        "gm",
+        "concentration",
+        "-",
+        "+",
+        "±",
+        "%",
+        "/",
+        " ",
+        "1",
+        "0",
+        "2.5",
+        "1e3",
+        "t",
+        "t/TJ",
+        "kg",
+        "x",
+        ".",
+        "*",
+    ]
+)
+
+
+@settings(FAST, max_examples=budget(200))
+@given(st.one_of(st.text(max_size=60), st.lists(DISTRIBUTION_PARTS, max_size=14).map("".join)))
+@example("±5%")
+@example("-30%/+50%")
+@example("normal(sd=-1)")
+@example("lognormal(low=-200%, high=+1%)")
+@example("triangular(3, 1, 2)")
+def test_parse_distribution_never_raises(text: str) -> None:
+    """Uncertainty strings: a distribution, or located diagnostics, never an exception."""
+    from carbonc.compiler.uncertainty import Dist, parse_distribution
+
+    diags = Diagnostics()
+    calls: list[tuple[int, int]] = []
+    with time_limit(HANG_SECONDS, f"parse_distribution({text[:40]!r}…)"):
+        dist = parse_distribution(text, _span_of(text, calls), lambda u, s: 1.0, diags)
+    if dist is None:
+        assert diags.has_errors
+        assert all(d.span is not None and re.fullmatch(r"E\d{4}", d.code) for d in diags)
+    else:
+        assert isinstance(dist, Dist) and not diags.has_errors
+
+
 @settings(FAST, max_examples=budget(150))
 @given(token_formulas)
 @example("+".join(["1"] * 3000))
