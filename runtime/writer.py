@@ -105,6 +105,13 @@ def write_results(
         OutputError: ``out`` exists and is not a carbonc output folder.
     """
     out = out.resolve()
+    if samples and results.samples is not None:
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise OutputError(
+                "writing samples as Parquet needs pyarrow: pip install 'carbonc[parquet]'"
+            ) from None
     if out.exists() and (
         not out.is_dir() or (any(out.iterdir()) and not (out / "provenance.json").is_file())
     ):
