@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import csv
 import signal
 import textwrap
 from collections.abc import Callable, Iterator
@@ -13,6 +14,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
+REFERENCE_CASES = SHARED / "reference_cases" / "ipcc_tier1_reference_cases.csv"
+
+
+def reference_cases() -> dict[tuple[str, str], float]:
+    """The IPCC Tier 1 reference cases: (case id such as ``S1``, quantity) -> value."""
+    if not REFERENCE_CASES.exists():
+        pytest.fail(f"reference data missing: {REFERENCE_CASES} (CI provides ../shared)")
+    with REFERENCE_CASES.open(encoding="utf-8") as f:
+        return {(r["case"].split()[0], r["quantity"]): float(r["value"]) for r in csv.DictReader(f)}
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ functions are called directly with every input pinned, never imported by carbonc
 
 from __future__ import annotations
 
-import csv
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -16,17 +15,7 @@ from types import ModuleType
 import pytest
 
 from carbonc.compiler import load
-from tests.conftest import SHARED
-
-CASES = SHARED / "reference_cases" / "ipcc_tier1_reference_cases.csv"
-
-
-def _expected() -> dict[tuple[str, str], float]:
-    if not CASES.exists():
-        pytest.fail(f"reference data missing: {CASES} (CI provides ../shared)")
-    with CASES.open(encoding="utf-8") as f:
-        return {(r["case"].split()[0], r["quantity"]): float(r["value"]) for r in csv.DictReader(f)}
-
+from tests.conftest import reference_cases
 
 CEMENT = """
 carbon: 1
@@ -92,7 +81,7 @@ def test_c1_portland_tier1_unrounded_ef(write_model: Callable[..., Path]) -> Non
     EF_clc = 0.65 / 0.5603 x 0.43971 x 1.02, built from the default CaO content, CaCO3's CaO
     fraction, Table 2.1's CaCO3 factor and the CKD correction, unrounded.
     """
-    exp = _expected()
+    exp = reference_cases()
     r = load(write_model(C1_MODEL)).run()
     assert r["ef_clc"].item() == pytest.approx(exp[("C1", "EF_clc")], rel=1e-12)
     assert r["co2"].item() == pytest.approx(exp[("C1", "CO2 (bonsai EF)")], rel=1e-12)
@@ -102,7 +91,7 @@ def test_c1_portland_tier1_unrounded_ef(write_model: Callable[..., Path]) -> Non
 
 def test_c1_portland_tier1_rounded_default_ef(write_model: Callable[..., Path]) -> None:
     """C1 with the published, rounded EF_clc = 0.51 x 1.02 = 0.52 t CO2/t clinker (Eq. 2.4)."""
-    exp = _expected()
+    exp = reference_cases()
     text = (
         C1_MODEL
         + """
@@ -170,7 +159,7 @@ def test_tier2_with_defaults_agrees_with_tier1_per_tonne_of_clinker(
 ) -> None:
     """With the default CaO content and CKD factor, EF_cl x CF_ckd is Tier 1's EF_clc, and C1's
     950,000 t of clinker gives C1's CO2 under either tier."""
-    exp = _expected()
+    exp = reference_cases()
     text = _model("T2d", {"portland": 1.0e6}, fraction="0.95", clinker="950000 t")
     model = load(write_model(text))
     t1, t2 = model.run(), model.run(choose={"tier": "tier2"})

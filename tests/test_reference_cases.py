@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from carbonc.compiler import load
-from tests.conftest import SHARED
-
-CASES = SHARED / "reference_cases" / "ipcc_tier1_reference_cases.csv"
-
-
-def _expected() -> dict[tuple[str, str], float]:
-    if not CASES.exists():
-        pytest.fail(f"reference data missing: {CASES} (CI provides ../shared)")
-    with CASES.open(encoding="utf-8") as f:
-        return {(r["case"].split()[0], r["quantity"]): float(r["value"]) for r in csv.DictReader(f)}
-
+from tests.conftest import reference_cases
 
 STATIONARY = """
 carbon: 1
@@ -45,7 +34,7 @@ rules:
 
 def test_s1_natural_gas_energy_industries(write_model: Callable[..., Path]) -> None:
     """S1: 1,000 TJ of natural gas in energy industries (Vol. 2 Eq. 2.1, Tables 1.2, 1.4, 2.2)."""
-    exp = _expected()
+    exp = reference_cases()
     path = write_model(
         STATIONARY.format(case="S1", fuel="natural_gas", binding="activity", unit="TJ", value=1000)
     )
@@ -61,7 +50,7 @@ def test_s2_gas_diesel_oil_from_mass_with_rounded_default_ef(
     write_model: Callable[..., Path],
 ) -> None:
     """S2: 10 Gg of gas/diesel oil, converted with NCV 43 TJ/Gg; CO2 with the rounded default EF 74,100."""
-    exp = _expected()
+    exp = reference_cases()
     path = write_model(
         STATIONARY.format(
             case="S2", fuel="gas_diesel_oil", binding="activity * sc.ncv", unit="Gg", value=10
@@ -74,7 +63,7 @@ def test_s2_gas_diesel_oil_from_mass_with_rounded_default_ef(
 
 def test_s2_tier2_override_from_carbon_content(write_model: Callable[..., Path]) -> None:
     """S2 with the unrounded EF from carbon content 20.2 kg C/GJ x 44/12, supplied as an override."""
-    exp = _expected()
+    exp = reference_cases()
     text = STATIONARY.format(
         case="S2", fuel="gas_diesel_oil", binding="activity * sc.ncv", unit="Gg", value=10
     )
