@@ -438,6 +438,15 @@ class Lowerer:
                     "E0304", "a tuple is only allowed as `over=(dim1, dim2)`", node.span
                 )
                 return None
+            case ast.Label(text=t):
+                self.diags.error(
+                    "E0308",
+                    f'"{t}" is a label, not a number',
+                    node.span,
+                    help='quoted labels select (`x[category="1.A.1"]`) or name a category '
+                    '(`under(category="1.A")`)',
+                )
+                return None
             case ast.ChoiceRef(name=n):
                 self.diags.error(
                     "E0308",

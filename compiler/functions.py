@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 
 from carbonc.dsl import ast
 from carbonc.dsl.diagnostics import did_you_mean
+from carbonc.dsl.span import Span
 
 from . import ir
+from .categories import Hierarchy
 from .units import DIMENSIONLESS, UnitError, divide, multiply, power
 
 if TYPE_CHECKING:
@@ -311,6 +313,90 @@ def _unary(fn: str, needs_dimensionless: bool) -> Callable[[Lowerer, ast.Call], 
         return ir.Apply(x.dims, unit, call.span, False, fn, (x,))
 
     return lower
+
+
+def _hierarchy(lw: Lowerer, dim: str, span: Span) -> Hierarchy | None:
+    d = lw.c.dims.get(dim)
+    tree = d.decl.hierarchy if d is not None else None
+    if d is not None and tree is None:
+        lw.diags.error(
+            "E0307",
+            f"dimension `{dim}` has no category hierarchy",
+            span,
+            help=f"declare it as `{dim}: {{categorization: IPCC2006, codes: [...]}}`",
+        )
+    elif d is None:
+        lw.diags.error("E0305", f"unknown dimension `{dim}`", span)
+    return tree
+
+
+@builtin("rollup", "rollup(x, over=category): each parent category gets the sum of its children")
+def _rollup(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if not _args(lw, call, 1, ("over",)):
+        return None
+    x = lw.number(call.args[0])
+    if x is None:
+        return None
+    over = lw.over(call, x)
+    if over is None:
+        return None
+    if len(over) != 1 or not call.kwargs:
+        lw.diags.error(
+            "E0304",
+            "`rollup` sums up exactly one category dimension",
+            call.span,
+            help="usage: rollup(x, over=category)",
+        )
+        return None
+    tree = _hierarchy(lw, over[0], call.span)
+    if tree is None:
+        return None
+    labels = lw.c.dims[over[0]].labels
+    pos = {lab: i for i, lab in enumerate(labels)}
+    children = tree.children(labels)
+    depth = {lab: 0 for lab in labels}
+    parent = dict(tree.parents)
+    for lab in labels:
+        node = lab
+        while node in parent and parent[node] in pos:
+            node = parent[node]
+            depth[lab] += 1
+    order = sorted((lab for lab in labels if children[lab]), key=lambda lab: -depth[lab])
+    steps = tuple((pos[lab], tuple(pos[c] for c in children[lab])) for lab in order)
+    return ir.Rollup(x.dims, x.unit, call.span, False, x, over[0], steps)
+
+
+@builtin(
+    "under",
+    'under(category="3"): true for a category code and every code below it',
+    dim_kwargs="*",
+)
+def _under(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    if call.args or len(call.kwargs) != 1 or not isinstance(call.kwargs[0].value, ast.Label):
+        lw.diags.error(
+            "E0304",
+            '`under` takes one `dim="code"`',
+            call.span,
+            help='usage: under(category="1.A"), e.g. where(under(category="3"), 0, x)',
+        )
+        return None
+    k = call.kwargs[0]
+    tree = _hierarchy(lw, k.name, k.span)
+    if tree is None:
+        return None
+    assert isinstance(k.value, ast.Label)
+    labels = lw.c.dims[k.name].labels
+    code = k.value.text
+    if code not in labels:
+        lw.diags.error(
+            "E0306",
+            f"`{code}` is not a label of dimension `{k.name}`",
+            k.value.span,
+            help=did_you_mean(code, list(labels)) or f"labels: {', '.join(labels[:8])}",
+        )
+        return None
+    flags = tuple(tree.under(labels, code))
+    return ir.Mask((k.name,), DIMENSIONLESS, call.span, True, flags)
 
 
 builtin("abs", "abs(x)")(_unary("abs", False))

@@ -74,6 +74,23 @@ class Identity(Op):
 
 
 @dataclass(frozen=True, slots=True)
+class Mask(Op):
+    """A constant 0/1 array over one dimension (``under(category="3")``)."""
+
+    flags: tuple[bool, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup(Op):
+    """Sum ``x`` up a category tree along ``along``: each label with children becomes the sum
+    of its children, deepest first; ``tree`` lists (parent, children) positions in that order."""
+
+    x: Op
+    along: str
+    tree: tuple[tuple[int, tuple[int, ...]], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LeontiefSolve(Op):
     """``leontief(a) @ rhs`` (solve (I - a) x = rhs) or, transposed, ``rhs @ leontief(a)``.
 
@@ -217,6 +234,7 @@ def operands(op: Op) -> tuple[Op, ...]:
             | Scan(x=x)
             | Select(x=x)
             | Rename(x=x)
+            | Rollup(x=x)
         ):
             return (x,)
         case LeontiefSolve(a=a, rhs=rhs):

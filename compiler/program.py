@@ -17,6 +17,7 @@ from carbonc.dsl.module import Module, load_module
 from carbonc.dsl.schema import (
     AssertSpec,
     DataSpec,
+    DimensionFromCategories,
     DimensionFromCsv,
     DimensionLike,
     ImportSpec,
@@ -27,6 +28,7 @@ from carbonc.dsl.schema import (
 )
 from carbonc.dsl.span import Span
 
+from .categories import CategoryError, Hierarchy, hierarchy_labels
 from .paths import STDLIB_ROOT, PathError, safe_path, stdlib_path
 
 Kind = Literal["data", "parameter", "rule", "input"]
@@ -105,6 +107,7 @@ class DimDecl:
     module: Module
     depth: int
     like: str | None = None  # a dual: labels come from this dimension
+    hierarchy: Hierarchy | None = None  # category codes with their parents
 
 
 @dataclass(eq=False)
@@ -508,11 +511,30 @@ class _Builder:
         scope: Scope,
         m: Module,
         name: str,
-        dim: list[str | int | float] | DimensionFromCsv | DimensionLike,
+        dim: list[str | int | float] | DimensionFromCsv | DimensionLike | DimensionFromCategories,
     ) -> None:
         span = m.key_span("dimensions", name)
         if isinstance(dim, DimensionLike):
             self.dims.setdefault(name, []).append(DimDecl(name, (), span, m, scope.depth, dim.like))
+            return
+        if isinstance(dim, DimensionFromCategories):
+            codes = None if dim.codes is None else [_label(c) for c in dim.codes]
+            try:
+                labels, tree = hierarchy_labels(dim.categorization, codes)
+            except CategoryError as exc:
+                at: tuple[str | int, ...] = ("categorization",)
+                if exc.code is not None and codes is not None:
+                    at = ("codes", codes.index(exc.code))
+                self.diags.error(
+                    "E0307",
+                    str(exc),
+                    m.span("dimensions", name, *at),
+                    help=did_you_mean(exc.code or dim.categorization, list(exc.suggestions)),
+                )
+                return
+            self.dims.setdefault(name, []).append(
+                DimDecl(name, labels, span, m, scope.depth, hierarchy=tree)
+            )
             return
         if isinstance(dim, DimensionFromCsv):
             from carbonc.runtime.readers import DataError, read_labels

@@ -159,7 +159,10 @@ class _Build(Transformer[Token, Any]):
         return ast.Call(span, str(name), self._tok(name), args, kwargs)
 
     def kwarg(self, items: list[Any]) -> ast.Node:
-        return ast.Keyword(_join(self._tok(items[0]), items[1].span), str(items[0]), items[1])
+        name = str(items[0])
+        if items[0].type == "STRING":  # a quoted label, e.g. stack(over=category, "1.A.1"=x)
+            name = name[1:-1]
+        return ast.Keyword(_join(self._tok(items[0]), items[1].span), name, items[1])
 
     def tuple(self, items: list[ast.Node]) -> ast.Node:
         return ast.Tuple(_join(items[0].span, items[-1].span), tuple(items))

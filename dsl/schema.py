@@ -64,6 +64,20 @@ class DimensionLike(Strict):
     description: str | None = None
 
 
+class DimensionFromCategories(Strict):
+    """A dimension of category codes with their hierarchy, from the climate-categories package.
+
+    ``{categorization: IPCC2006, codes: ["1.A.1", "2.A.1"]}`` has the codes given and every
+    ancestor of them up to the root; without ``codes`` it has the whole categorization.
+    """
+
+    categorization: str = Field(description="e.g. IPCC2006, IPCC1996, CRF2013")
+    codes: list[Label] | None = Field(
+        default=None, description="the codes the model reports at (ancestors are added)"
+    )
+    description: str | None = None
+
+
 class InputSpec(Strict):
     """An entry of a method's contract: what an importer must bind."""
 
@@ -244,9 +258,9 @@ class ModelFile(Strict):
     extends: str | None = None
     import_: dict[str, str | ImportSpec] = Field(default_factory=dict, alias="import")
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
-    dimensions: dict[str, list[Label] | DimensionFromCsv | DimensionLike] = Field(
-        default_factory=dict
-    )
+    dimensions: dict[
+        str, list[Label] | DimensionFromCsv | DimensionLike | DimensionFromCategories
+    ] = Field(default_factory=dict)
     data: dict[str, DataSpec | MrioSpec] = Field(default_factory=dict)
     parameters: dict[str, Formula | Number | ParameterSpec] = Field(default_factory=dict)
     choices: dict[str, ChoiceSpec] = Field(default_factory=dict)

@@ -217,7 +217,8 @@ def load_one(
             raise DataError(diags.items)
         if spec.values is not None:
             return LArray(
-                inline_array(spec.values, axes, d.module.span("data", d.name, "values")), dims
+                inline_array(spec.values, axes, d.module.span("data", d.name, "values"), spec.fill),
+                dims,
             ), None
         assert spec.csv is not None
         path = safe_path(d.module.folder, spec.csv, d.owner.sandbox, "data")

@@ -596,6 +596,19 @@ def _scan(ex: Executor, op: ir.Scan) -> LArray:
     return LArray(SCAN[op.fn](x.values, axis=x.dims.index(op.along)), x.dims)
 
 
+def _rollup(ex: Executor, op: ir.Rollup) -> LArray:
+    x = ex.evaluate(op.x)
+    out = np.array(x.values, dtype=float)
+    view = np.moveaxis(out, x.dims.index(op.along), 0)  # a view: writes land in `out`
+    for parent, children in op.tree:  # deepest parents first, so children are final
+        view[parent] = view[list(children)].sum(axis=0)
+    return LArray(out, x.dims)
+
+
+def _mask(ex: Executor, op: ir.Mask) -> LArray:
+    return _stored(ex, LArray(np.asarray(op.flags, dtype=bool), op.dims))
+
+
 def _select(ex: Executor, op: ir.Select) -> LArray:
     x = ex.evaluate(op.x)
     index: list[Any] = [slice(None)] * len(x.dims)
@@ -638,6 +651,8 @@ _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
     ir.Rename: _rename,
     ir.SumProduct: _sum_product,
     ir.Identity: _identity,
+    ir.Rollup: _rollup,
+    ir.Mask: _mask,
     ir.LeontiefSolve: _leontief_solve,
     ir.LeontiefInverse: _leontief_inverse,
     ir.Expand: _expand,

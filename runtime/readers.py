@@ -354,8 +354,13 @@ def _fill(
     return out
 
 
-def inline_array(values: Any, axes: Sequence[Axis], span: Span) -> np.ndarray:
-    """An array from inline YAML: a number, a list along one dim, or mappings keyed by label."""
+def inline_array(
+    values: Any, axes: Sequence[Axis], span: Span, default: float | None = None
+) -> np.ndarray:
+    """An array from inline YAML: a number, a list along one dim, or mappings keyed by label.
+
+    Labels a mapping leaves out take ``default`` (the entry's ``fill:``), or are an error.
+    """
     shape = tuple(len(a.labels) for a in axes)
     diags = Diagnostics()
 
@@ -381,6 +386,9 @@ def inline_array(values: Any, axes: Sequence[Axis], span: Span) -> np.ndarray:
                         help=did_you_mean(label, axis.labels),
                     )
             for i, label in enumerate(axis.labels):
+                if label not in got and default is not None:
+                    out[(*at, i)] = default
+                    continue
                 if label not in got:
                     diags.error(
                         "E0807", f"inline values have no entry for {axis.name}={label}{where}", span
