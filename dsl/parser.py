@@ -334,6 +334,6 @@ def _expected(exc: UnexpectedInput) -> str:
     names = [n for n in names if not n.startswith("`__")]
     if not names:
         return ""
-    if len(names) > 6:
-        names = [*names[:6], "…"]
+    if len(names) > 7:
+        names = [*names[:7], "…"]
     return ", ".join(names)
