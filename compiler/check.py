@@ -351,8 +351,8 @@ class Lowerer:
     def over(self, call: ast.Call, x: ir.Op) -> tuple[str, ...] | None:
         """The dims named by ``over=`` (all of ``x``'s dims when absent), checked against ``x``."""
         kw = next((k for k in call.kwargs if k.name == "over"), None)
-        if kw is None:
-            return x.dims
+        if kw is None:  # everything but the dims the method is batched over
+            return tuple(d for d in x.dims if d not in self.scope.batch)
         items = kw.value.items if isinstance(kw.value, ast.Tuple) else (kw.value,)
         out: list[str] = []
         for item in items:
@@ -1046,6 +1046,11 @@ class Checker:
         what = "as declared" if d.kind != "input" else f"the input contract of `{d.owner.label}`"
         return self.conform(d, op, unit, target_dims, what)
 
+    def declares(self, scope: Scope, dim: str) -> bool:
+        """Whether a module of ``scope`` (or of what it imports) declares dimension ``dim``."""
+        modules = {id(m) for s in self.program.scopes if _within(s, scope) for m in s.modules}
+        return any(id(decl.module) in modules for decl in self.program.dims.get(dim, []))
+
     def conform(
         self, d: Definition, op: ir.Op, unit: object, dims: tuple[str, ...] | None, what: str
     ) -> ir.Op | None:
@@ -1058,6 +1063,25 @@ class Checker:
         if op.boolean:
             self.diags.error("E0409", f"`{d.name}` must be a number, found a condition", span)
             return None
+        if dims is not None:
+            # An input bound to a formula with more dims batches its method over them (one
+            # instance computes every region); the method's definitions then carry them too.
+            extra = [x for x in op.dims if x not in dims]
+            if d.kind == "input" and d.owner is not d.scope:
+                own = [x for x in extra if self.declares(d.owner, x)]
+                if own:
+                    self.diags.error(
+                        "E0406",
+                        f"`{d.qname}` must have dims {_dims(dims)} ({what}); its formula adds "
+                        f"`{own[0]}`, a dimension the method itself uses",
+                        span,
+                        help=f"sum over {own[0]} or select a label; only dimensions the method "
+                        "does not know (a region, a year) can run it for each label at once",
+                    )
+                    return None
+                d.owner.batch.update(extra)
+            if extra and set(extra) <= d.owner.batch:
+                dims = (*extra, *dims)
         if dims is not None and not set(op.dims) <= set(dims):
             self.diags.error(
                 "E0406",
@@ -1183,6 +1207,11 @@ def _source_text(text: str, span: Span) -> str:
             return line[span.col - 1 : span.end_col - 1].strip().strip("\"'")
         return line[span.col - 1 :].strip().strip("\"'")
     return ""
+
+
+def _within(inner: Scope, outer: Scope) -> bool:
+    """Whether ``inner`` is ``outer`` or imported (directly or not) by it."""
+    return inner.prefix[: len(outer.prefix)] == outer.prefix
 
 
 def _dims_help(want: tuple[str, ...], got: tuple[str, ...]) -> str:

@@ -125,6 +125,9 @@ class Scope:
     broken: set[str] = field(
         default_factory=set
     )  # imports that failed; their names are not re-reported
+    # Dims the importer's bindings add beyond the inputs' contract (a method run for every
+    # region at once): the method's rules carry them, and its sums keep them.
+    batch: set[str] = field(default_factory=set)
 
     @property
     def module(self) -> Module:

@@ -303,3 +303,43 @@ def test_assertion_failure_reports_values(write_model: Write) -> None:
     (d,) = exc.value.diagnostics
     assert d.code == "E1001" and d.span.line == 9
     assert "at r=y" in d.notes[0] and "left = 2 t, right = 2.5 t" in d.notes[0]
+
+
+def test_a_method_runs_for_every_region_at_once(write_model: Callable[..., Path]) -> None:
+    """Binding an input to a formula with an extra dim (region) batches the method over it: the
+    result equals one instance per region, and the method's own sums keep the region."""
+    body = """
+        carbon: 1
+        model: batch
+        import:
+          all: {from: stdlib:ipcc2006/energy/stationary_combustion, with: {fuel_use: fuel_use}}
+          north:
+            from: stdlib:ipcc2006/energy/stationary_combustion
+            with: {fuel_use: "fuel_use[region=north]"}
+          south:
+            from: stdlib:ipcc2006/energy/stationary_combustion
+            with: {fuel_use: "fuel_use[region=south]"}
+        dimensions:
+          region: [north, south]
+          source: [energy_industries, residential_agriculture]
+          fuel: [natural_gas, other_bituminous_coal, wood_wood_waste]
+        data:
+          fuel_use:
+            dims: [region, source, fuel]
+            unit: TJ
+            fill: 0
+            values:
+              north: {energy_industries: {natural_gas: 1000, other_bituminous_coal: 500}}
+              south: {residential_agriculture: {wood_wood_waste: 70, natural_gas: 3}}
+        rules:
+          batched: "all.by_gas"
+          one_by_one: "stack(over=region, north=north.by_gas, south=south.by_gas)"
+          memo: "all.biomass_co2"
+        outputs: [batched, one_by_one, memo]
+        """
+    r = load(write_model(body)).run()
+    a = r["batched"].array.transposed(("region", "gas")).values
+    b = r["one_by_one"].array.transposed(("region", "gas")).values
+    np.testing.assert_array_equal(a, b)
+    assert r["batched"]["north", "CO2"] == 1000 * 56.1 + 500 * 94.6
+    assert "region" in r["memo"].dims
