@@ -1057,9 +1057,12 @@ class Checker:
         """Convert ``op`` to ``unit`` and give it exactly ``dims``.
 
         Dims the formula lacks are broadcast (a scalar override of a per-fuel factor applies to
-        every fuel); dims it has beyond ``dims`` are an error, as is a different unit.
+        every fuel); dims it has beyond ``dims`` are an error, as is a different unit. A bare
+        ``0`` fits any unit.
         """
         span = d.expr.span if d.expr is not None else d.span
+        if _is_zero_literal(op):
+            op = ir.Const(op.dims, unit, op.span, False, 0.0)  # zero is zero in any unit
         if op.boolean:
             self.diags.error("E0409", f"`{d.name}` must be a number, found a condition", span)
             return None
@@ -1069,6 +1072,19 @@ class Checker:
             extra = [x for x in op.dims if x not in dims]
             if d.kind == "input" and d.owner is not d.scope:
                 own = [x for x in extra if self.declares(d.owner, x)]
+                lacking = [x for x in dims if x not in op.dims]
+                if extra and lacking:
+                    self.diags.error(
+                        "E0406",
+                        f"`{d.qname}` must have dims {_dims(dims)} ({what}), but its formula "
+                        f"has dims {_dims(op.dims)}: it lacks `{lacking[0]}` and adds "
+                        f"`{extra[0]}`",
+                        span,
+                        help=f"if `{extra[0]}` is `{lacking[0]}` under another name, write "
+                        f"`rename(x, {extra[0]}={lacking[0]})`; a method runs for each label of "
+                        "an added dimension only when the formula has all of its input's dims",
+                    )
+                    return None
                 if own:
                     self.diags.error(
                         "E0406",

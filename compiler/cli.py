@@ -211,11 +211,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("carbonc: interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:  # `carbonc run … | head`: the reader has all it wants
+        _quiet_stdout()
+        code = EXIT_OK
     except Exception:
         code = _internal_error()
     if argv is None:
         sys.exit(code)
     return code
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so flushing at exit does not raise again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _internal_error() -> int:

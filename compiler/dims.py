@@ -11,7 +11,7 @@ columns of a matrix whose rows are the base dimension).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from carbonc.dsl.diagnostics import Diagnostics, did_you_mean
 
@@ -28,6 +28,14 @@ class Dimension:
     known: frozenset[str]
     decl: DimDecl
     dual: str | None = None  # the paired dimension (base <-> like), if any
+    # Per module (by id) that declares the dim `others: zero` and lacks some labels: the labels
+    # it lists; its arrays are zero for the rest.
+    own: tuple[tuple[int, frozenset[str]], ...] = ()
+    declared_by_model: bool = True  # the root model declares it (or only one module does)
+
+    def own_labels(self, module: object) -> frozenset[str] | None:
+        """The labels ``module`` lists, when the others are zero there (None: all of them)."""
+        return dict(self.own).get(id(module))
 
 
 def resolve_dims(decls: dict[str, list[DimDecl]], diags: Diagnostics) -> dict[str, Dimension]:
@@ -64,20 +72,31 @@ def resolve_dims(decls: dict[str, list[DimDecl]], diags: Diagnostics) -> dict[st
                 help=f"use `{base.dual}` instead of declaring `{name}`",
             )
             continue
-        out[base.name] = Dimension(base.name, base.labels, base.index, base.known, base.decl, name)
-        out[name] = Dimension(name, base.labels, base.index, base.known, decl, base.name)
+        out[base.name] = replace(base, dual=name)
+        out[name] = replace(base, name=name, decl=decl, dual=base.name)
     return out
 
 
 def _choose(name: str, ds: list[DimDecl], diags: Diagnostics) -> Dimension:
     chosen = min(ds, key=lambda d: (d.depth, len(d.labels)))
-    known: set[str] = set(chosen.labels)
+    labels = chosen.labels
+    zero = sorted((d for d in ds if d.others_zero), key=lambda d: d.depth)
+    if chosen.depth > 0 and zero:
+        # No model-level declaration: methods that list only what they emit (`others: zero`)
+        # together give the program's labels, e.g. the union of every method's gases.
+        chosen = zero[0]
+        labels = tuple(dict.fromkeys(lab for d in zero for lab in d.labels))
+    known: set[str] = set(labels)
+    own: list[tuple[int, frozenset[str]]] = []
     for d in ds:
         known.update(d.labels)
         if d is chosen:
             continue
-        missing = [lab for lab in chosen.labels if lab not in d.labels]
+        missing = [lab for lab in labels if lab not in d.labels]
         if not missing:
+            continue
+        if d.others_zero:
+            own.append((id(d.module), frozenset(d.labels)))
             continue
         if d.depth == chosen.depth and len(d.labels) == len(chosen.labels):
             diags.error(
@@ -94,7 +113,12 @@ def _choose(name: str, ds: list[DimDecl], diags: Diagnostics) -> Dimension:
                 f"dimension `{name}` here lacks labels the model uses: {shown}",
                 d.span,
                 notes=(f"the model declares `{name}` at {chosen.span}",),
-                help=f"a model may only narrow an imported method's `{name}`, using labels it knows",
+                help=f"a model may only narrow an imported method's `{name}`, using labels it "
+                f"knows; a method whose `{name}` lists only what it has can say so with "
+                f"`{name}: {{labels: [...], others: zero}}`",
             )
-    index = {lab: i for i, lab in enumerate(chosen.labels)}
-    return Dimension(name, chosen.labels, index, frozenset(known), chosen)
+    if chosen.others_zero and len(chosen.labels) < len(labels):
+        own.append((id(chosen.module), frozenset(chosen.labels)))
+    index = {lab: i for i, lab in enumerate(labels)}
+    by_model = chosen.depth == 0 or len({id(d.module) for d in ds}) == 1
+    return Dimension(name, labels, index, frozenset(known), chosen, None, tuple(own), by_model)

@@ -159,7 +159,9 @@ def _stack(lw: Lowerer, call: ast.Call) -> ir.Op | None:
                 help=f"labels: {', '.join(labels.labels[:8])}",
             )
             return None
-    missing = [lab for lab in labels.labels if lab not in parts]
+    module = lw.current.module if lw.current is not None else None
+    own = labels.own_labels(module)
+    missing = [lab for lab in labels.labels if lab not in parts and (own is None or lab in own)]
     if missing:
         lw.diags.error(
             "E0306",
@@ -169,7 +171,12 @@ def _stack(lw: Lowerer, call: ast.Call) -> ir.Op | None:
         )
         return None
     ops: list[ir.Op] = []
+    zeros: list[int] = []  # labels this module does not list (`others: zero`)
     for lab in labels.labels:
+        if lab not in parts:
+            zeros.append(len(ops))
+            ops.append(ir.Const((), DIMENSIONLESS, call.span, False, 0.0))
+            continue
         op = lw.number(parts[lab].value)
         if op is None:
             return None
@@ -180,13 +187,18 @@ def _stack(lw: Lowerer, call: ast.Call) -> ir.Op | None:
                 parts[lab].value.span,
             )
             return None
-        if ops:
-            op = lw.same_unit(ops[0], op, parts[lab].value, f"`stack` over `{dim}`")
+        given = [o for i, o in enumerate(ops) if i not in zeros]
+        if given:
+            op = lw.same_unit(given[0], op, parts[lab].value, f"`stack` over `{dim}`")
             if op is None:
                 return None
         ops.append(op)
+    unit = next(o for i, o in enumerate(ops) if i not in zeros).unit
+    ops = [
+        ir.Const((), unit, call.span, False, 0.0) if i in zeros else o for i, o in enumerate(ops)
+    ]
     dims = (*lw.broadcast(*ops), dim)
-    return ir.Stack(dims, ops[0].unit, call.span, False, dim, tuple(ops))
+    return ir.Stack(dims, unit, call.span, False, dim, tuple(ops))
 
 
 @builtin("safe_divide", "safe_divide(a, b): a / b, and 0 where b is 0 (input-output coefficients)")

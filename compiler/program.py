@@ -19,6 +19,7 @@ from carbonc.dsl.schema import (
     DataSpec,
     DimensionFromCategories,
     DimensionFromCsv,
+    DimensionLabels,
     DimensionLike,
     ImportSpec,
     InputSpec,
@@ -108,6 +109,7 @@ class DimDecl:
     depth: int
     like: str | None = None  # a dual: labels come from this dimension
     hierarchy: Hierarchy | None = None  # category codes with their parents
+    others_zero: bool = False  # the program's labels this module does not list are 0 here
 
 
 @dataclass(eq=False)
@@ -514,7 +516,11 @@ class _Builder:
         scope: Scope,
         m: Module,
         name: str,
-        dim: list[str | int | float] | DimensionFromCsv | DimensionLike | DimensionFromCategories,
+        dim: list[str | int | float]
+        | DimensionLabels
+        | DimensionFromCsv
+        | DimensionLike
+        | DimensionFromCategories,
     ) -> None:
         span = m.key_span("dimensions", name)
         if isinstance(dim, DimensionLike):
@@ -553,21 +559,26 @@ class _Builder:
                 self.diags.extend(exc.diagnostics)
                 return
         else:
-            labels = tuple(_label(v) for v in dim)
+            values = dim.labels if isinstance(dim, DimensionLabels) else dim
+            labels = tuple(_label(v) for v in values)
             seen: dict[str, int] = {}
+            where = ("labels",) if isinstance(dim, DimensionLabels) else ()
             for i, lab in enumerate(labels):
                 if lab in seen:
                     self.diags.error(
                         "E0805",
                         f"label `{lab}` appears twice in dimension `{name}`",
-                        m.span("dimensions", name, i),
+                        m.span("dimensions", name, *where, i),
                         help="labels of a dimension must be unique",
                     )
                 seen[lab] = i
         if not labels:
             self.diags.error("E0403", f"dimension `{name}` has no labels", span)
             return
-        self.dims.setdefault(name, []).append(DimDecl(name, labels, span, m, scope.depth))
+        zero = isinstance(dim, DimensionLabels) and dim.others == "zero"
+        self.dims.setdefault(name, []).append(
+            DimDecl(name, labels, span, m, scope.depth, others_zero=zero)
+        )
 
     def mrio(self, scope: Scope, m: Module, name: str, spec: MrioSpec) -> None:
         """An MRIO data entry: its dims, and its tables as definitions under ``name.``."""

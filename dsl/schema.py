@@ -64,6 +64,21 @@ class DimensionLike(Strict):
     description: str | None = None
 
 
+class DimensionLabels(Strict):
+    """Labels with a rule for the program's other labels of the same name.
+
+    ``gas: {labels: [CO2, CF4, C2F6], others: zero}`` in a method says it emits only these
+    gases: when a model combines it with methods emitting others, its values for those are 0.
+    """
+
+    labels: list[Label] = Field(min_length=1)
+    others: Literal["error", "zero"] = Field(
+        default="error",
+        description="zero: the program's labels this file does not list are structurally 0 here",
+    )
+    description: str | None = None
+
+
 class DimensionFromCategories(Strict):
     """A dimension of category codes with their hierarchy, from the climate-categories package.
 
@@ -259,7 +274,12 @@ class ModelFile(Strict):
     import_: dict[str, str | ImportSpec] = Field(default_factory=dict, alias="import")
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     dimensions: dict[
-        str, list[Label] | DimensionFromCsv | DimensionLike | DimensionFromCategories
+        str,
+        list[Label]
+        | DimensionLabels
+        | DimensionFromCsv
+        | DimensionLike
+        | DimensionFromCategories,
     ] = Field(default_factory=dict)
     data: dict[str, DataSpec | MrioSpec] = Field(default_factory=dict)
     parameters: dict[str, Formula | Number | ParameterSpec] = Field(default_factory=dict)

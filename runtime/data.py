@@ -46,9 +46,21 @@ class Loaded:
         return {**self.files, **{k: f.result() for k, f in self.pending.items()}}
 
 
-def axes_for(dims: tuple[str, ...], coords: Mapping[str, Dimension]) -> list[Axis]:
-    """Reader axes for ``dims``: the program's labels plus every label any module knows."""
-    return [Axis(d, coords[d].labels, coords[d].index, coords[d].known) for d in dims]
+def axes_for(
+    dims: tuple[str, ...],
+    coords: Mapping[str, Dimension],
+    module: object = None,
+    root: bool = False,
+) -> list[Axis]:
+    """Reader axes for ``dims`` in a file of ``module``: the program's labels, every label any
+    module knows, the labels ``module`` lists when the others are zero there, and whether a
+    label outside the program is an error (in the model's own data, when methods disagree)."""
+    out = []
+    for d in dims:
+        c = coords[d]
+        strict = root and not c.declared_by_model
+        out.append(Axis(d, c.labels, c.index, c.known, c.own_labels(module), strict))
+    return out
 
 
 def load_all(
@@ -183,7 +195,7 @@ def load_one(
 ) -> tuple[LArray | None, Path | None]:
     """Load one entry; returns (array, file read) or (None, None) for an unbound input."""
     dims = d.dims or ()
-    axes = axes_for(dims, coords)
+    axes = axes_for(dims, coords, d.module, d.owner.depth == 0)
     spec = d.spec
     if override is not None:
         if not override.is_file():

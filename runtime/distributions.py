@@ -69,7 +69,8 @@ def _triangular_cdf(x: np.ndarray, p: Params) -> np.ndarray:
         left = (x - lo) ** 2 / (width * (mode - lo))
         right = 1.0 - (hi - x) ** 2 / (width * (hi - mode))
     out = np.where(x <= mode, left, right)
-    return np.clip(np.nan_to_num(out, nan=1.0), 0.0, 1.0)
+    out = np.clip(np.nan_to_num(out, nan=1.0), 0.0, 1.0)
+    return np.where(x <= lo, 0.0, np.where(x >= hi, 1.0, out))
 
 
 def _pert_shape(p: Params) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -110,7 +111,10 @@ def quantiles(
     if truncate is not None:
         lo = family.cdf(np.asarray(truncate[0], dtype=float), params)
         hi = family.cdf(np.asarray(truncate[1], dtype=float), params)
-        u = lo + u * (hi - lo)
+        # A degenerate distribution (a spread of zero around an exact zero) has no CDF to
+        # squeeze; its quantile is its value whatever the level.
+        ok = np.isfinite(lo) & np.isfinite(hi)
+        u = np.where(ok, np.where(ok, lo, 0.0) + u * np.where(ok, hi - lo, 1.0), u)
     x = family.ppf(u, params)
     if truncate is not None:  # rounding at the ends of the CDF must not step outside
         x = np.clip(x, truncate[0], truncate[1])

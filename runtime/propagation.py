@@ -109,7 +109,9 @@ def propagate(
         value = np.asarray(values[q].values, dtype=float)
         sd = np.sqrt(np.sum(np.square(contributions[q]), axis=0))
         with np.errstate(divide="ignore", invalid="ignore"):
-            u = np.where(value != 0, 100.0 * Z95 * sd / np.abs(value), np.inf * (sd > 0))
+            u = np.where(
+                value != 0, 100.0 * Z95 * sd / np.abs(value), np.where(sd > 0, np.inf, 0.0)
+            )
         u = u * large_uncertainty_factor(u)
         half = np.abs(value) * u / 100.0
         half = np.where(np.isfinite(half), half, Z95 * sd)

@@ -137,6 +137,8 @@ class Axis:
     labels: tuple[str, ...]
     index: Mapping[str, int]
     known: frozenset[str]
+    own: frozenset[str] | None = None  # labels the file's module lists; the others are 0
+    strict: bool = False  # a known label outside the program is an error, not skipped
 
 
 def _number(text: str) -> float | None:
@@ -283,8 +285,20 @@ def _fill(
         for k, (axis, label) in enumerate(zip(axes, keys, strict=True)):
             pos = axis.index.get(label)
             if pos is None:
-                if label in axis.known:
+                if label in axis.known and not axis.strict:
                     skip = True  # a known label outside this model's scope
+                    continue
+                if label in axis.known:
+                    col = dim_cols[k] if dim_cols[k] >= 0 else val_col
+                    diags.error(
+                        "E0806",
+                        f"label `{label}` of `{name}` is not in dimension `{axis.name}` as the "
+                        "program has it: the row would be dropped",
+                        table.cell_span(line, col),
+                        help=f"two imported methods declare `{axis.name}` with different labels; "
+                        f"declare `{axis.name}` in the model to choose its labels",
+                    )
+                    skip = True
                     continue
                 col = dim_cols[k] if dim_cols[k] >= 0 else val_col
                 what = "empty label" if not label else f"unknown label `{label}`"
@@ -333,6 +347,10 @@ def _fill(
         seen[key] = True
         first_line[key] = line
         out[key] = v
+    absent = _absent(axes)
+    if absent is not None:  # labels the module does not list are structurally zero
+        out[absent & ~seen] = 0.0
+        seen |= absent
     if not diags.has_errors and not seen.all():
         if fill is not None:
             out[~seen] = fill
@@ -352,6 +370,20 @@ def _fill(
     if diags.has_errors:
         raise DataError(diags.items[:MAX_ERRORS])
     return out
+
+
+def _absent(axes: Sequence[Axis]) -> np.ndarray | None:
+    """Where an array lies outside its module's own labels (``others: zero``), or None."""
+    mask = None
+    for k, axis in enumerate(axes):
+        if axis.own is None:
+            continue
+        flags = np.array([lab not in axis.own for lab in axis.labels])
+        shape = [1] * len(axes)
+        shape[k] = len(axis.labels)
+        m = np.broadcast_to(flags.reshape(shape), tuple(len(a.labels) for a in axes))
+        mask = m if mask is None else (mask | m)
+    return None if mask is None else np.array(mask)
 
 
 def inline_array(
@@ -386,6 +418,9 @@ def inline_array(
                         help=did_you_mean(label, axis.labels),
                     )
             for i, label in enumerate(axis.labels):
+                if label not in got and axis.own is not None and label not in axis.own:
+                    out[(*at, i)] = 0.0  # a label the module does not list: structurally 0
+                    continue
                 if label not in got and default is not None:
                     out[(*at, i)] = default
                     continue

@@ -292,7 +292,7 @@ class PlanBuilder:
             support_hi = np.minimum(support_hi, u.truncate[1])
         dlo, dhi, open_low = DOMAINS[u.domain]
         outside = (support_lo < dlo) | (support_hi > dhi)
-        if open_low and dist.kind != "lognormal":
+        if open_low and dist.kind != "lognormal" and u.truncate is None:
             outside |= support_lo <= dlo
         if outside.any():
             i = int(np.argmax(outside))
