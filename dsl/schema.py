@@ -275,11 +275,7 @@ class ModelFile(Strict):
     inputs: dict[str, InputSpec] = Field(default_factory=dict)
     dimensions: dict[
         str,
-        list[Label]
-        | DimensionLabels
-        | DimensionFromCsv
-        | DimensionLike
-        | DimensionFromCategories,
+        list[Label] | DimensionLabels | DimensionFromCsv | DimensionLike | DimensionFromCategories,
     ] = Field(default_factory=dict)
     data: dict[str, DataSpec | MrioSpec] = Field(default_factory=dict)
     parameters: dict[str, Formula | Number | ParameterSpec] = Field(default_factory=dict)
