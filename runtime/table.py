@@ -5,6 +5,7 @@ from __future__ import annotations
 from .results import Result, Results
 
 MAX_ROWS = 40
+WIDE_COLUMNS = 8  # a two-dim result whose second dim has at most this many labels prints wide
 
 
 def _num(v: float) -> str:
@@ -24,11 +25,41 @@ def _stat_cell(name: str, v: float) -> str:
     return f"{v:.3g}%" if name == "u95" else _num(v)
 
 
+def _aligned(header: list[str], cells: list[list[str]], left: int) -> list[str]:
+    """Rows of a table: the first ``left`` columns left-aligned, the rest right-aligned."""
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
+    return [
+        "  "
+        + "  ".join(
+            x.ljust(w) if i < left else x.rjust(w)
+            for i, (x, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in (header, *cells)
+    ]
+
+
+def _wide(r: Result) -> str:
+    """A two-dim result as rows by columns (a region by perspective table, say)."""
+    rows, cols = r.dims
+    values = r.array.aligned((rows, cols))
+    header = [rows, *r.labels[cols]]
+    cells = [
+        [lab, *(_num(values[i, j].item()) for j in range(len(r.labels[cols])))]
+        for i, lab in enumerate(r.labels[rows][:MAX_ROWS])
+    ]
+    out = [f"{r.name} [{r.unit}]:", *_aligned(header, cells, 1)]
+    if len(r.labels[rows]) > MAX_ROWS:
+        out.append(f"  … {len(r.labels[rows]) - MAX_ROWS} more rows (write them all with -o DIR)")
+    return "\n".join(out)
+
+
 def render_result(r: Result) -> str:
     """One output as an aligned table (or one line for a scalar), with its uncertainty."""
     stats = dict(r.stats or {})
     if not r.dims and not stats:
         return f"{r.name} = {_num(r.item())} {r.unit}"
+    if len(r.dims) == 2 and not stats and len(r.labels[r.dims[1]]) <= WIDE_COLUMNS:
+        return _wide(r)
     rows = list(r.rows())
     shown = rows[:MAX_ROWS]
     header = [*r.dims, f"value [{r.unit}]", *(_stat_label(k) for k in stats)]
@@ -37,23 +68,7 @@ def render_result(r: Result) -> str:
         [*labels, _num(v), *(_stat_cell(k, float(flat[k][i])) for k in stats)]
         for i, (labels, v) in enumerate(shown)
     ]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(header)]
-    out = [f"{r.name}:"]
-    out.append(
-        "  "
-        + "  ".join(
-            h.ljust(w) if i < len(r.dims) else h.rjust(w)
-            for i, (h, w) in enumerate(zip(header, widths, strict=True))
-        )
-    )
-    for c in cells:
-        out.append(
-            "  "
-            + "  ".join(
-                x.ljust(w) if i < len(r.dims) else x.rjust(w)
-                for i, (x, w) in enumerate(zip(c, widths, strict=True))
-            )
-        )
+    out = [f"{r.name}:", *_aligned(header, cells, len(r.dims))]
     if len(rows) > MAX_ROWS:
         out.append(f"  … {len(rows) - MAX_ROWS} more rows (write them all with -o DIR)")
     return "\n".join(out)
