@@ -42,7 +42,7 @@ def _wide(r: Result) -> str:
     """A two-dim result as rows by columns (a region by perspective table, say)."""
     rows, cols = r.dims
     values = r.array.aligned((rows, cols))
-    header = [rows, *r.labels[cols]]
+    header = [f"{rows} \\ {cols}", *r.labels[cols]]
     cells = [
         [lab, *(_num(values[i, j].item()) for j in range(len(r.labels[cols])))]
         for i, lab in enumerate(r.labels[rows][:MAX_ROWS])
