@@ -76,6 +76,11 @@ class Model:
     checked: Checked
     warnings: tuple[Diagnostic, ...] = ()
 
+    def __repr__(self) -> str:
+        # The program behind a model is large; a full dataclass repr (in a traceback, say)
+        # would render all of it.
+        return f"<carbonc Model {self.name!r} from {self.path}>"
+
     @property
     def name(self) -> str:
         """The ``model:`` name of the root file."""

@@ -753,7 +753,9 @@ class Lowerer:
             if first is None:
                 first = op
             else:
-                if set(op.dims) != set(first.dims):
+                # Arms may differ only in the dims the method is batched over (a region that
+                # one tier's input has and another's not); those are broadcast below.
+                if not set(op.dims) ^ set(first.dims) <= self.scope.batch:
                     self.diags.error(
                         "E0405",
                         f"match arms disagree on dims: {_dims(first.dims)} and {_dims(op.dims)}",
@@ -789,8 +791,13 @@ class Lowerer:
                 help="add the missing arms, or a catch-all `_ => …`",
             )
             return None
+        arms = [op for _, op in cases] + ([default] if default is not None else [])
+        dims = self.broadcast(*arms)
+        if any(op.dims != dims for op in arms):
+            cases = [(v, _expanded(op, dims)) for v, op in cases]
+            default = _expanded(default, dims) if default is not None else None
         return ir.Switch(
-            first.dims, first.unit, node.span, first.boolean, choice.qname, tuple(cases), default
+            dims, first.unit, node.span, first.boolean, choice.qname, tuple(cases), default
         )
 
 
@@ -1223,6 +1230,11 @@ def _source_text(text: str, span: Span) -> str:
             return line[span.col - 1 : span.end_col - 1].strip().strip("\"'")
         return line[span.col - 1 :].strip().strip("\"'")
     return ""
+
+
+def _expanded(op: ir.Op, dims: tuple[str, ...]) -> ir.Op:
+    """``op`` broadcast to ``dims`` (itself when it has them already)."""
+    return op if op.dims == dims else ir.Expand(dims, op.unit, op.span, op.boolean, op)
 
 
 def _within(inner: Scope, outer: Scope) -> bool:

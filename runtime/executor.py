@@ -279,15 +279,19 @@ class Executor:
 
         def release(q: str) -> None:
             # A lazy matrix reads its inputs whenever its rows are needed, so it hands its
-            # inputs back only when it is released itself.
-            for dep in reads[q]:
-                readers[dep] -= 1
-                if readers[dep] == 0 and dep not in keep:
-                    self.values.pop(dep, None)
-                    if not self.keep_factors:
-                        self.factors.pop(dep, None)
-                    if dep in self.lazy:
-                        release(dep)
+            # inputs back only when it is released itself. (A loop, not recursion: a closure
+            # that calls itself is a reference cycle, and would keep this executor and its
+            # arrays alive until the cyclic collector runs.)
+            pending = [q]
+            while pending:
+                for dep in reads[pending.pop()]:
+                    readers[dep] -= 1
+                    if readers[dep] == 0 and dep not in keep:
+                        self.values.pop(dep, None)
+                        if not self.keep_factors:
+                            self.factors.pop(dep, None)
+                        if dep in self.lazy:
+                            pending.append(dep)
 
         for q in self._schedule(need, reads):
             if q in self.values or q in self.lazy:

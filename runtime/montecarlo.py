@@ -82,8 +82,11 @@ def summarise(x: np.ndarray, block_bytes: int = 64 << 20) -> dict[str, np.ndarra
     step = max(1, block_bytes // max(1, 8 * n))
     for j in range(0, flat.shape[1], step):
         block = np.asarray(flat[:, j : j + step], dtype=float)
-        out["mean"][j : j + step] = block.mean(axis=0)
-        out["sd"][j : j + step] = block.std(axis=0, ddof=1) if n > 1 else 0.0
+        # Moments of the deviations from the first sample: exact zeros for a value no input
+        # moves, and no cancellation for a small spread around a large value.
+        dev = block - block[:1]
+        out["mean"][j : j + step] = block[0] + dev.mean(axis=0)
+        out["sd"][j : j + step] = dev.std(axis=0, ddof=1) if n > 1 else 0.0
         q = np.percentile(block, [50.0, 2.5, 97.5], axis=0)
         out["median"][j : j + step], out["p2.5"][j : j + step], out["p97.5"][j : j + step] = q
     return {k: v.reshape(x.shape[1:]) for k, v in out.items()}
