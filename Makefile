@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/carbonc run models/panorama/panorama.carbon
 	$(BIN)/carbonc run models/ruritania/inventory.carbon
 	$(BIN)/carbonc run models/ruritania/inventory.carbon --choose metric=AR6_GWP100 -o out/ruritania
 	$(BIN)/carbonc run models/footprints/footprints.carbon --choose perspective=consumption
