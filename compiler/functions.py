@@ -282,8 +282,8 @@ def _share(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     return ir.Binary(x.dims, DIMENSIONLESS, call.span, False, "/", x, total)
 
 
-@builtin("cumsum", "cumsum(x, over=dim): running total along dim")
-def _cumsum(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+def _along_one(lw: Lowerer, call: ast.Call, what: str, usage: str) -> tuple[ir.Op, str] | None:
+    """The value and the single ``over=`` dimension of a call that works along one dim."""
     if not _args(lw, call, 1, ("over",)):
         return None
     x = lw.number(call.args[0])
@@ -293,14 +293,18 @@ def _cumsum(lw: Lowerer, call: ast.Call) -> ir.Op | None:
     if over is None:
         return None
     if len(over) != 1 or not call.kwargs:
-        lw.diags.error(
-            "E0304",
-            "`cumsum` runs along exactly one dimension",
-            call.span,
-            help="usage: cumsum(x, over=year)",
-        )
+        lw.diags.error("E0304", f"`{call.func}` {what}", call.span, help=f"usage: {usage}")
         return None
-    return ir.Scan(x.dims, x.unit, call.span, False, "cumsum", x, over[0])
+    return x, over[0]
+
+
+@builtin("cumsum", "cumsum(x, over=dim): running total along dim")
+def _cumsum(lw: Lowerer, call: ast.Call) -> ir.Op | None:
+    got = _along_one(lw, call, "runs along exactly one dimension", "cumsum(x, over=year)")
+    if got is None:
+        return None
+    x, along = got
+    return ir.Scan(x.dims, x.unit, call.span, False, "cumsum", x, along)
 
 
 def _unary(fn: str, needs_dimensionless: bool) -> Callable[[Lowerer, ast.Call], ir.Op | None]:
@@ -344,26 +348,14 @@ def _hierarchy(lw: Lowerer, dim: str, span: Span) -> Hierarchy | None:
 
 @builtin("rollup", "rollup(x, over=category): each parent category gets the sum of its children")
 def _rollup(lw: Lowerer, call: ast.Call) -> ir.Op | None:
-    if not _args(lw, call, 1, ("over",)):
+    got = _along_one(lw, call, "sums up exactly one category dimension", "rollup(x, over=category)")
+    if got is None:
         return None
-    x = lw.number(call.args[0])
-    if x is None:
-        return None
-    over = lw.over(call, x)
-    if over is None:
-        return None
-    if len(over) != 1 or not call.kwargs:
-        lw.diags.error(
-            "E0304",
-            "`rollup` sums up exactly one category dimension",
-            call.span,
-            help="usage: rollup(x, over=category)",
-        )
-        return None
-    tree = _hierarchy(lw, over[0], call.span)
+    x, along = got
+    tree = _hierarchy(lw, along, call.span)
     if tree is None:
         return None
-    labels = lw.c.dims[over[0]].labels
+    labels = lw.c.dims[along].labels
     pos = {lab: i for i, lab in enumerate(labels)}
     children = tree.children(labels)
     depth = {lab: 0 for lab in labels}
@@ -375,7 +367,7 @@ def _rollup(lw: Lowerer, call: ast.Call) -> ir.Op | None:
             depth[lab] += 1
     order = sorted((lab for lab in labels if children[lab]), key=lambda lab: -depth[lab])
     steps = tuple((pos[lab], tuple(pos[c] for c in children[lab])) for lab in order)
-    return ir.Rollup(x.dims, x.unit, call.span, False, x, over[0], steps)
+    return ir.Rollup(x.dims, x.unit, call.span, False, x, along, steps)
 
 
 @builtin(

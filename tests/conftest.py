@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import importlib
+import logging
 import signal
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -15,6 +18,19 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
 REFERENCE_CASES = SHARED / "reference_cases" / "ipcc_tier1_reference_cases.csv"
+
+
+def bonsai(module: str) -> ModuleType:
+    """A ``bonsai_ipcc`` module (a test-only peer), imported without its logging side effect."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return importlib.import_module(f"bonsai_ipcc.{module}")
+    finally:  # bonsai's __init__ calls logging.basicConfig(level=INFO); undo it
+        for handler in root.handlers[:]:
+            if handler not in handlers:
+                root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def reference_cases() -> dict[tuple[str, str], float]:

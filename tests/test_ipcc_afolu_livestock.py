@@ -9,8 +9,6 @@ test-only peer: its elementary equation functions are called directly with every
 
 from __future__ import annotations
 
-import importlib
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from statistics import NormalDist
@@ -21,6 +19,7 @@ import yaml
 
 from carbonc.compiler import load
 from carbonc.compiler.api import AssertionFailed, Uncertainty
+from tests.conftest import bonsai
 
 AFOLU = Path(__file__).resolve().parents[1] / "stdlib" / "ipcc2006" / "afolu"
 
@@ -44,17 +43,8 @@ def _pinned(factors: dict[str, float]) -> str:
 
 
 def _bonsai(module: str) -> ModuleType:
-    """A bonsai_ipcc.agriculture elementary module, imported without its root-logger side effect."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        mod = importlib.import_module(f"bonsai_ipcc.agriculture.{module}.elementary")
-    finally:  # bonsai's __init__ calls logging.basicConfig(level=INFO); undo it
-        for handler in root.handlers[:]:
-            if handler not in handlers:
-                root.removeHandler(handler)
-        root.setLevel(level)
-    return mod
+    """A bonsai_ipcc.agriculture elementary module."""
+    return bonsai(f"agriculture.{module}.elementary")
 
 
 @pytest.mark.parametrize(

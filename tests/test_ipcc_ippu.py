@@ -7,7 +7,6 @@ functions are called directly with every input pinned, never imported by carbonc
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -15,7 +14,7 @@ from types import ModuleType
 import pytest
 
 from carbonc.compiler import load
-from tests.conftest import reference_cases
+from tests.conftest import bonsai, reference_cases
 
 CEMENT = """
 carbon: 1
@@ -173,17 +172,8 @@ def test_tier2_with_defaults_agrees_with_tier1_per_tonne_of_clinker(
 
 
 def _bonsai_mineral() -> ModuleType:
-    """bonsai_ipcc.industry.mineral.elementary, imported without its root-logger side effect."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        from bonsai_ipcc.industry.mineral import elementary
-    finally:  # bonsai's __init__ calls logging.basicConfig(level=INFO); undo it
-        for handler in root.handlers[:]:
-            if handler not in handlers:
-                root.removeHandler(handler)
-        root.setLevel(level)
-    return elementary
+    """bonsai_ipcc.industry.mineral.elementary."""
+    return bonsai("industry.mineral.elementary")
 
 
 PINNED = """

@@ -12,7 +12,6 @@ or glass equations.
 from __future__ import annotations
 
 import csv
-import logging
 import math
 import re
 from collections.abc import Callable
@@ -23,6 +22,7 @@ import pytest
 
 from carbonc.compiler import load
 from carbonc.compiler.api import Uncertainty
+from tests.conftest import bonsai
 
 Writer = Callable[..., Path]
 
@@ -412,17 +412,8 @@ def test_monte_carlo_runs_on_every_default_uncertainty(write_model: Writer) -> N
 
 
 def _bonsai_metal() -> ModuleType:
-    """bonsai_ipcc.industry.metal.elementary, imported without its root-logger side effect."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        from bonsai_ipcc.industry.metal import elementary
-    finally:  # bonsai's __init__ calls logging.basicConfig(level=INFO); undo it
-        for handler in root.handlers[:]:
-            if handler not in handlers:
-                root.removeHandler(handler)
-        root.setLevel(level)
-    return elementary
+    """bonsai_ipcc.industry.metal.elementary."""
+    return bonsai("industry.metal.elementary")
 
 
 IRON_STEEL_PINNED = """

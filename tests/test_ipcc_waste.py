@@ -9,32 +9,22 @@ elementary equation functions directly, with every input pinned to the value the
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Callable
-from importlib import import_module
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
 from carbonc.compiler import AssertionFailed, load
-from tests.conftest import reference_cases
+from tests.conftest import bonsai, reference_cases
 
 TOL = 1e-12
 
 
 def _bonsai(module: str) -> ModuleType:
-    """A bonsai_ipcc module, imported without its root-logger side effect."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        return import_module(f"bonsai_ipcc.{module}")
-    finally:  # bonsai's __init__ calls logging.basicConfig(level=INFO); undo it
-        for handler in root.handlers[:]:
-            if handler not in handlers:
-                root.removeHandler(handler)
-        root.setLevel(level)
+    """A bonsai_ipcc module."""
+    return bonsai(module)
 
 
 # == 4.C incineration and open burning (Vol. 5 Ch. 5) ==============================================
