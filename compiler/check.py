@@ -18,7 +18,7 @@ from carbonc.dsl.span import Span
 from . import ir
 from .dims import Dimension
 from .functions import REGISTRY, signature_list
-from .program import AssertDef, ChoiceDef, Definition, Program, Scope
+from .program import AssertDef, ChoiceDef, Definition, ProcessTable, Program, Scope
 from .uncertain_inputs import (
     Collector,
     Correlation,
@@ -877,6 +877,9 @@ class Checker:
                 if d.expr is not None and not self.is_distribution(d)
                 else set()
             )
+            if isinstance(d.spec, ProcessTable):
+                for cell in d.spec.cells:
+                    deps |= self.resolver.collect(d.scope, cell.expr, d)
             for dep in deps:
                 graph.add_edge(dep, q)
         assert_deps: list[set[str]] = []
@@ -995,7 +998,63 @@ class Checker:
             stack.extend(ir.operands(op))
         return True
 
+    def lower_process_table(self, d: Definition, table: ProcessTable) -> ir.Op | None:
+        """Assemble a table of exchanges: each amount in its row's unit (a product's own unit,
+        or kg for an elementary flow), as plain numbers."""
+        rows = self.dims[table.row_dim]
+        processes = self.dims["process"]
+        units = dict(table.units)
+        # Flows are masses (kg); products are plain numbers, each in its own unit.
+        out_unit = parse_unit("kg") if table.row_dim == "flow" else DIMENSIONLESS
+        lw = Lowerer(self, d.scope, d)
+        cells: list[tuple[tuple[int, int], ir.Op]] = []
+        ok = True
+        for cell in table.cells:
+            op = lw.number(cell.expr)
+            if op is None:
+                ok = False
+                continue
+            if op.dims:
+                self.diags.error(
+                    "E0406",
+                    f"an exchange amount must be one number, but this one has dims {_dims(op.dims)}",
+                    cell.span,
+                    help="select a label, e.g. `share[fuel=coal] * 2 t`",
+                )
+                ok = False
+                continue
+            target = (
+                "1"
+                if table.kind == "reference"
+                else ("kg" if table.row_dim == "flow" else units.get(cell.row))
+            )
+            if target is None:
+                if op.unit != DIMENSIONLESS:
+                    units[cell.row] = fmt(op.unit)  # an input met before the product's output
+                target = units.get(cell.row, "1")
+            unit = parse_unit(target)
+            try:
+                factor = conversion(op.unit, unit)
+            except UnitError:
+                what = "an elementary flow" if table.row_dim == "flow" else f"product `{cell.row}`"
+                self.diags.error(
+                    "E0503",
+                    f"{what} is measured in {fmt(unit)}, but this amount is in {fmt(op.unit)}",
+                    cell.span,
+                    help="give the amount in a unit of the same kind"
+                    + (", e.g. `1.8 t` or `2 kg`" if table.row_dim == "flow" else ""),
+                )
+                ok = False
+                continue
+            value: ir.Op = ir.Scale((), out_unit, op.span, False, op, factor)
+            cells.append(((rows.index[cell.row], processes.index[cell.process]), value))
+        if not ok:
+            return None
+        return ir.Assemble((table.row_dim, "process"), out_unit, d.span, False, tuple(cells))
+
     def lower_definition(self, d: Definition) -> ir.Op | None:
+        if isinstance(d.spec, ProcessTable):
+            return self.lower_process_table(d, d.spec)
         if d.expr is None:
             loads = d.kind in ("data", "input") or (
                 d.kind == "parameter" and getattr(d.spec, "values", None) is not None

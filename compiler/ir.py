@@ -74,6 +74,14 @@ class Identity(Op):
 
 
 @dataclass(frozen=True, slots=True)
+class Assemble(Op):
+    """A two-dim table of zeros with a few cells set from scalar ops (the exchanges of a
+    `processes:` block); cells are (row index, column index) and op."""
+
+    cells: tuple[tuple[tuple[int, int], Op], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Mask(Op):
     """A constant 0/1 array over one dimension (``under(category="3")``)."""
 
@@ -249,6 +257,8 @@ def operands(op: Op) -> tuple[Op, ...]:
             return args
         case Stack(parts=parts):
             return parts
+        case Assemble(cells=cells):
+            return tuple(op for _, op in cells)
         case Switch(cases=cases, default=default):
             return (*(c for _, c in cases), *((default,) if default is not None else ()))
     return ()

@@ -31,6 +31,7 @@ from carbonc.dsl.span import Span
 
 from .categories import CategoryError, Hierarchy, hierarchy_labels
 from .paths import STDLIB_ROOT, PathError, safe_path, stdlib_path
+from .uncertainty import is_distribution
 
 Kind = Literal["data", "parameter", "rule", "input"]
 
@@ -42,6 +43,45 @@ class MrioMember:
     spec: MrioSpec
     member: str
     files: Any
+
+
+@dataclass(frozen=True)
+class ProcessCell:
+    """One exchange of a unit process: where it goes in a table, and its amount."""
+
+    row: str  # a product or flow label
+    process: str
+    expr: ast.Node
+    span: Span
+
+
+@dataclass(frozen=True)
+class ProcessTable:
+    """A table assembled from the exchanges of a `processes:` block.
+
+    ``kind`` is ``technosphere_in``, ``technosphere_out``, ``reference`` or ``biosphere``;
+    ``units`` holds each row's unit (a product's unit is that of its first output amount with
+    one; elementary flows are in kg).
+    """
+
+    kind: str
+    row_dim: str
+    cells: tuple[ProcessCell, ...]
+    units: tuple[tuple[str, str], ...]
+
+
+PROCESS_TABLES = {
+    "technosphere_in": (
+        "product",
+        "products consumed by each process per run, in the product's unit",
+    ),
+    "technosphere_out": (
+        "product",
+        "products delivered by each process per run, in the product's unit",
+    ),
+    "reference": ("product", "1 where a product is a process's reference product"),
+    "biosphere": ("flow", "elementary flows of each process per run, kg"),
+}
 
 
 @dataclass(eq=False)
@@ -60,10 +100,11 @@ class Definition:
     unit_span: Span | None = None
     dims: tuple[str, ...] | None = None
     dims_span: Span | None = None
-    spec: DataSpec | ParameterSpec | InputSpec | RuleSpec | MrioMember | None = None
+    spec: DataSpec | ParameterSpec | InputSpec | RuleSpec | MrioMember | ProcessTable | None = None
     because: str | None = None
     super_def: Definition | None = None
     description: str | None = None
+    formula_key: tuple[str, ...] | None = None  # where its formula is, if not under its name
 
     @property
     def is_override(self) -> bool:
@@ -393,6 +434,8 @@ class _Builder:
                     description=inp.description,
                 ),
             )
+        if spec.processes:
+            self.processes(scope, m)
         for name, data in spec.data.items():
             if isinstance(data, MrioSpec):
                 self.mrio(scope, m, name, data)
@@ -649,6 +692,77 @@ class _Builder:
         scope.imports[name] = child
         scope.import_spans[name] = span
 
+    def processes(self, scope: Scope, m: Module) -> None:
+        """A `processes:` block: dims `process`, `product` and `flow`, and its exchange tables
+        as definitions under `processes.`."""
+        procs = m.spec.processes
+        span = m.key_span("processes", next(iter(procs)))
+        products: dict[str, None] = {}
+        flows: dict[str, None] = {}
+        units: dict[str, str] = {}
+        cells: dict[str, list[ProcessCell]] = {k: [] for k in PROCESS_TABLES}
+        child = Scope((*scope.prefix, "processes"), [m], scope.sandbox, scope.depth)
+
+        def amount_of(key: tuple[str, ...], amount: object) -> tuple[ast.Node, Span]:
+            expr, at = _amount(m, key, amount)
+            if not is_distribution(expr):
+                return expr, at
+            # An uncertain amount is a parameter of its own (`processes.power__inputs__steel`),
+            # drawn like any other; the deterministic run uses its central value.
+            pname = "__".join(key[1:])
+            d = Definition(child.qname(pname), pname, "parameter", child, scope, m, at, expr=expr)
+            d.formula_key = key
+            child.names[pname] = d
+            self.definitions[d.qname] = d
+            return ast.Name(at, ("processes", pname)), at
+
+        for name, proc in procs.items():
+            for part, table in (("products", "technosphere_out"), ("inputs", "technosphere_in")):
+                for product, amount in getattr(proc, part).items():
+                    products.setdefault(product)
+                    expr, at = amount_of(("processes", name, part, product), amount)
+                    if part == "products" and isinstance(expr, ast.Quantity) and expr.unit:
+                        units.setdefault(product, expr.unit)
+                    cells[table].append(ProcessCell(product, name, expr, at))
+            reference = next(iter(proc.products))
+            at = m.key_span("processes", name, "products", reference)
+            one = ast.Quantity(at, 1.0, None)
+            cells["reference"].append(ProcessCell(reference, name, one, at))
+            for flow, amount in proc.emissions.items():
+                flows.setdefault(flow)
+                expr, at = amount_of(("processes", name, "emissions", flow), amount)
+                cells["biosphere"].append(ProcessCell(flow, name, expr, at))
+        for dim, labels in (
+            ("process", tuple(procs)),
+            ("product", tuple(products)),
+            ("flow", tuple(flows)),
+        ):
+            if labels:
+                self.dims.setdefault(dim, []).append(DimDecl(dim, labels, span, m, scope.depth))
+        for kind, (row_dim, description) in PROCESS_TABLES.items():
+            if row_dim == "flow" and not flows:
+                continue
+            row_units = tuple(units.items()) if row_dim == "product" else ()
+            d = Definition(
+                child.qname(kind),
+                kind,
+                "rule",
+                child,
+                scope,
+                m,
+                span,
+                dims=(row_dim, "process"),
+                spec=ProcessTable(kind, row_dim, tuple(cells[kind]), row_units),
+                description=description,
+            )
+            child.names[kind] = d
+            self.definitions[d.qname] = d
+        if "processes" in scope.imports or "processes" in scope.names:
+            self.diags.error("E0309", f"`processes` is defined twice in {scope.label}", span)
+            return
+        scope.imports["processes"] = child
+        scope.import_spans["processes"] = span
+
     # -- overrides ----------------------------------------------------------------------
 
     def apply_overrides(self) -> None:
@@ -729,6 +843,16 @@ def _label(v: str | int | float) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return str(v)
+
+
+def _amount(m: Module, key: tuple[str, ...], amount: object) -> tuple[ast.Node, Span]:
+    """An exchange amount as a formula tree: parsed text, or a bare number."""
+    at = m.span(*key)
+    formula = m.formulas.get(key)
+    if formula is not None:
+        return formula.tree, at
+    value = float(amount) if isinstance(amount, (int, float)) else float("nan")
+    return ast.Quantity(at, value, None), at
 
 
 def _is_number(text: str) -> bool:

@@ -64,7 +64,7 @@ def lower_distribution_parameter(
 ) -> tuple[float, Dist] | None:
     """A parameter whose ``value:`` is a distribution: its central value and the distribution."""
     assert d.expr is not None
-    text = d.module.formulas[("parameters", d.name)].text
+    text = d.module.formulas[d.formula_key or ("parameters", d.name)].text
     dist = distribution_call(d.expr, text, converter(unit, diags), diags)
     if dist is None:
         return None

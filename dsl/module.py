@@ -193,6 +193,13 @@ def _formula_nodes(root: YNode) -> list[tuple[tuple[str, ...], YNode]]:
         within = node.get("within")
         if within is not None:
             out.append((("assert", str(i), "within"), within))
+    for process, node in section("processes").items():
+        for part in ("products", "inputs", "emissions"):
+            block = node.get(part) if node.kind == "map" else None
+            for name, value in (
+                block.value.items() if block is not None and block.kind == "map" else []
+            ):
+                out.append((("processes", process, part, name), value))
     for alias, node in section("import").items():
         with_ = node.get("with")
         for key, value in with_.value.items() if with_ is not None and with_.kind == "map" else []:

@@ -251,6 +251,28 @@ class AssertSpec(Strict):
     message: str | None = None
 
 
+Amount = Annotated[
+    Formula | Number, Field(description="an amount with its unit, e.g. `120 t`, or a formula")
+]
+
+
+class ProcessSpec(Strict):
+    """A unit process of a life cycle model: what it delivers, consumes and emits per run.
+
+    The first of ``products`` is the reference product. Amounts are formulas over parameters
+    (parameterised LCA); a bare number is in the product's own unit.
+    """
+
+    products: dict[str, Amount] = Field(min_length=1)
+    inputs: dict[str, Amount] = Field(default_factory=dict)
+    emissions: dict[str, Amount] = Field(
+        default_factory=dict, description="elementary flows, e.g. `{CO2: 1.8 t}` (removals < 0)"
+    )
+    stage: str | None = Field(default=None, description="life-cycle stage, e.g. production")
+    description: str | None = None
+    cite: str | None = None
+
+
 class CorrelationSpec(Strict):
     """Inputs whose draws are correlated (a Gaussian copula on their normal scores)."""
 
@@ -285,6 +307,11 @@ class ModelFile(Strict):
     assert_: list[Formula | AssertSpec] = Field(default_factory=list, alias="assert")
     outputs: list[str] = Field(default_factory=list)
     correlations: list[CorrelationSpec] = Field(default_factory=list)
+    processes: dict[str, ProcessSpec] = Field(
+        default_factory=dict,
+        description="unit processes; they become `processes.technosphere_in`, "
+        "`processes.technosphere_out`, `processes.reference` and `processes.biosphere`",
+    )
 
 
 LANGUAGE_VERSION = 1

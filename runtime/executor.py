@@ -609,6 +609,16 @@ def _rollup(ex: Executor, op: ir.Rollup) -> LArray:
     return LArray(out, x.dims)
 
 
+def _assemble(ex: Executor, op: ir.Assemble) -> LArray:
+    values = [(at, ex.evaluate(cell)) for at, cell in op.cells]
+    shape = tuple(len(ex.labels[d]) for d in op.dims)
+    n = next((len(v.values) for _, v in values if v.sampled), 0)
+    out = np.zeros((n, *shape) if n else shape)
+    for (i, j), v in values:
+        out[..., i, j] = v.values  # a scalar, or one value per sample
+    return _stored(ex, LArray.of(out, op.dims))
+
+
 def _mask(ex: Executor, op: ir.Mask) -> LArray:
     return _stored(ex, LArray(np.asarray(op.flags, dtype=bool), op.dims))
 
@@ -657,6 +667,7 @@ _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
     ir.Identity: _identity,
     ir.Rollup: _rollup,
     ir.Mask: _mask,
+    ir.Assemble: _assemble,
     ir.LeontiefSolve: _leontief_solve,
     ir.LeontiefInverse: _leontief_inverse,
     ir.Expand: _expand,
