@@ -513,6 +513,73 @@ class Model:
             )
         return Sensitivity(q, method, n, seed, factors)
 
+    def trace(
+        self,
+        lca: str,
+        unit: str | None = None,
+        cutoff: float = 0.01,
+        depth: int = 8,
+        choose: Mapping[str, str] | None = None,
+        data: Mapping[str, str | Path] | None = None,
+    ) -> tuple[str, list[Any]]:
+        """The supply-chain tree of a functional unit of an imported `stdlib:lca/footprint`.
+
+        Args:
+            lca: the alias the model imports the footprint method under.
+            unit: the functional unit (default: the first).
+            cutoff: branches below this share of the footprint are not expanded.
+            depth: the deepest level shown.
+            choose: choice values for this run.
+            data: data entries to read from other files.
+
+        Returns:
+            The functional unit traced, and the tree's nodes (see ``runtime.trace.Node``).
+
+        Raises:
+            CarbonError: no such import, or not an LCA footprint method.
+        """
+        from carbonc.runtime.trace import supply_tree
+
+        names = [f"{lca}.{n}" for n in ("A", "direct", "per_product", "demand")]
+        missing = [n for n in names if n not in self.checked.ir]
+        if missing:
+            raise CarbonError(
+                [
+                    Diagnostic(
+                        "E1217",
+                        f"`{lca}` is not an imported LCA method (no `{missing[0]}`)",
+                        self.program.root.module.span("import"),
+                        help="import stdlib:lca/footprint under an alias and pass that alias",
+                    )
+                ]
+            )
+        r = self.run(choose=choose, data=data, outputs=names, check_asserts=False)
+        a, direct, per_unit, demand = (r[n] for n in names)
+        units = demand.labels["functional_unit"]
+        chosen = unit or units[0]
+        if chosen not in units:
+            raise CarbonError(
+                [
+                    Diagnostic(
+                        "E1217",
+                        f"no functional unit `{chosen}`",
+                        self.program.root.module.span("model"),
+                        help=did_you_mean(chosen, list(units)) or f"units: {', '.join(units)}",
+                    )
+                ]
+            )
+        d = demand.array.aligned(("product", "functional_unit"))[:, units.index(chosen)]
+        nodes = supply_tree(
+            np.asarray(a.array.aligned(("product", "product_to"))),
+            np.asarray(direct.array.aligned(("product_to",))),
+            np.asarray(per_unit.array.aligned(("product_to",))),
+            np.asarray(d),
+            a.labels["product"],
+            cutoff,
+            depth,
+        )
+        return chosen, nodes
+
     def _element_label(self, stream: str, members: list[str], j: int, width: int) -> str:
         """How an input element is named in a ranking: ``ef[fuel=coal]``, or the input."""
         name = _stream_label(stream, members)

@@ -753,9 +753,11 @@ class Lowerer:
             if first is None:
                 first = op
             else:
-                # Arms may differ only in the dims the method is batched over (a region that
-                # one tier's input has and another's not); those are broadcast below.
-                if not set(op.dims) ^ set(first.dims) <= self.scope.batch:
+                # Arms are broadcast to the union of their dims (below) when one's dims are
+                # among the other's (`_ => 0`), or they differ only in the dims the method is
+                # batched over; two arms each with a dim the other lacks are a mistake.
+                a, b = set(op.dims), set(first.dims)
+                if not (a <= b or b <= a or a ^ b <= self.scope.batch):
                     self.diags.error(
                         "E0405",
                         f"match arms disagree on dims: {_dims(first.dims)} and {_dims(op.dims)}",

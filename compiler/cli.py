@@ -197,6 +197,24 @@ def build_parser() -> argparse.ArgumentParser:
         "--data", action="append", metavar="NAME=PATH", help="read data entry NAME from a file"
     )
     _seed_and_budget(sens)
+    tr = model_cmd("trace", "show where an LCA footprint comes from: its supply-chain tree")
+    tr.add_argument(
+        "--lca", required=True, metavar="ALIAS", help="the imported stdlib:lca/footprint"
+    )
+    tr.add_argument("--unit", metavar="NAME", help="the functional unit (default: the first)")
+    tr.add_argument(
+        "--cutoff",
+        type=float,
+        default=0.01,
+        help="do not expand branches below this share of the footprint (default 0.01)",
+    )
+    tr.add_argument("--depth", type=_positive, default=8, help="deepest level shown (default 8)")
+    tr.add_argument(
+        "--choose", action="append", metavar="NAME=VALUE", help="set a choice for this run"
+    )
+    tr.add_argument(
+        "--data", action="append", metavar="NAME=PATH", help="read data entry NAME from a file"
+    )
     model_cmd("graph", "print the computation graph (DOT, or JSON with --json)")
     sub.add_parser("schema", help="print the JSON Schema of .carbon files")
     return p
@@ -282,6 +300,13 @@ def _main(argv: Sequence[str] | None) -> int:
             return EXIT_OK
         choose = _pairs(args.choose, "--choose")
         data = _pairs(args.data, "--data")
+        if args.command == "trace":
+            from carbonc.runtime.trace import render_tree
+
+            unit, nodes = model.trace(args.lca, args.unit, args.cutoff, args.depth, choose, data)
+            print(f"supply chain of functional unit `{unit}`:")
+            print(render_tree(nodes, "kg CO2e"))
+            return EXIT_OK
         if args.command == "sensitivity":
             report = model.sensitivity(
                 args.output,
