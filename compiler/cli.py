@@ -217,6 +217,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     model_cmd("graph", "print the computation graph (DOT, or JSON with --json)")
     sub.add_parser("schema", help="print the JSON Schema of .carbon files")
+    imp = sub.add_parser(
+        "import",
+        help="turn another tool's data into a .carbon model with tidy CSVs",
+        description="turn another tool's data into a .carbon model with tidy CSVs",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    imp.add_argument("format", choices=["openlca"], help="openlca: a JSON-LD zip (olca-schema 2)")
+    imp.add_argument("source", help="the file to import")
+    imp.add_argument("-o", "--output", required=True, metavar="DIR", help="a new folder to write")
+    imp.add_argument(
+        "--allocation",
+        choices=["PHYSICAL", "ECONOMIC"],
+        default="PHYSICAL",
+        help="which of openLCA's allocation factors become explicit_factors (default PHYSICAL)",
+    )
+    imp.add_argument("--json", action="store_true", help="print diagnostics as JSON")
     return p
 
 
@@ -280,6 +297,8 @@ def _main(argv: Sequence[str] | None) -> int:
 
         print(json_schema())
         return EXIT_OK
+    if args.command == "import":
+        return _import(args)
     from carbonc.compiler.api import AssertionFailed, compile_model
 
     diags = Diagnostics()
@@ -350,6 +369,22 @@ def _main(argv: Sequence[str] | None) -> int:
         from carbonc.runtime.table import render_results
 
         print(render_results(results))
+    return EXIT_OK
+
+
+def _import(args: argparse.Namespace) -> int:
+    from carbonc.runtime.openlca import import_openlca
+
+    try:
+        files = import_openlca(Path(args.source), Path(args.output), args.allocation)
+    except CarbonError as exc:
+        _report(exc.diagnostics, args.json, sys.stderr)
+        return EXIT_ERRORS
+    except OSError as exc:
+        print(f"carbonc: error: cannot write `{args.output}`: {exc}", file=sys.stderr)
+        return EXIT_WRITE
+    model = next(f for f in files if f.suffix == ".carbon")
+    print(f"wrote {len(files)} files to {args.output}; run: carbonc run {model}", file=sys.stderr)
     return EXIT_OK
 
 
