@@ -293,11 +293,14 @@ class Executor:
                         if dep in self.lazy:
                             pending.append(dep)
 
-        for q in self._schedule(need, reads):
-            if q in self.values or q in self.lazy:
-                continue
-            self.values[q] = self.evaluate(self.ir[q])
-            release(q)
+        # Overflow, 0/0 and inf - inf give inf or NaN in the results (and assertions catch
+        # them); numpy's warnings about them would only be noise on the user's terminal.
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            for q in self._schedule(need, reads):
+                if q in self.values or q in self.lazy:
+                    continue
+                self.values[q] = self.evaluate(self.ir[q])
+                release(q)
         return self.values
 
     def _schedule(self, need: set[str], reads: Mapping[str, set[str]]) -> list[str]:
