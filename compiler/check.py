@@ -1027,7 +1027,7 @@ class Checker:
                 continue
             target = (
                 "1"
-                if table.kind == "reference"
+                if table.kind in ("reference", "stage")
                 else ("kg" if table.row_dim == "flow" else units.get(cell.row))
             )
             if target is None:

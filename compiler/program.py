@@ -81,6 +81,7 @@ PROCESS_TABLES = {
     ),
     "reference": ("product", "1 where a product is a process's reference product"),
     "biosphere": ("flow", "elementary flows of each process per run, kg"),
+    "stage": ("stage", "1 where a process belongs to a life-cycle stage (its `stage:`)"),
 }
 
 
@@ -699,6 +700,7 @@ class _Builder:
         span = m.key_span("processes", next(iter(procs)))
         products: dict[str, None] = {}
         flows: dict[str, None] = {}
+        stages: dict[str, None] = {}
         units: dict[str, str] = {}
         cells: dict[str, list[ProcessCell]] = {k: [] for k in PROCESS_TABLES}
         child = Scope((*scope.prefix, "processes"), [m], scope.sandbox, scope.depth)
@@ -732,15 +734,22 @@ class _Builder:
                 flows.setdefault(flow)
                 expr, at = amount_of(("processes", name, "emissions", flow), amount)
                 cells["biosphere"].append(ProcessCell(flow, name, expr, at))
+            if proc.stage is not None:
+                stages.setdefault(proc.stage)
+                at = m.span("processes", name, "stage")
+                cells["stage"].append(
+                    ProcessCell(proc.stage, name, ast.Quantity(at, 1.0, None), at)
+                )
         for dim, labels in (
             ("process", tuple(procs)),
             ("product", tuple(products)),
             ("flow", tuple(flows)),
+            ("stage", tuple(stages)),
         ):
             if labels:
                 self.dims.setdefault(dim, []).append(DimDecl(dim, labels, span, m, scope.depth))
         for kind, (row_dim, description) in PROCESS_TABLES.items():
-            if row_dim == "flow" and not flows:
+            if (row_dim == "flow" and not flows) or (row_dim == "stage" and not stages):
                 continue
             row_units = tuple(units.items()) if row_dim == "product" else ()
             d = Definition(

@@ -26,6 +26,8 @@ for _definition in (
     "CNY = [currency_CNY]",
     "JPY = [currency_JPY]",
     "capita = [population] = cap = person",
+    # Counted things (a turbine, a module, an inverter) are amounts of products in LCA.
+    "piece = [piece] = pcs = unit_count",
 ):
     with contextlib.suppress(pint.errors.RedefinitionError):  # a second import in one process
         ureg.define(_definition)

@@ -102,3 +102,37 @@ def test_trace_cli(write_model: Callable[..., Path], capsys: pytest.CaptureFixtu
     assert out[2].split()[0] == "electricity"
     assert main(["trace", str(path), "--lca", "nope"]) == 1
     assert "E1217" in capsys.readouterr().err
+
+
+def test_stages_and_counted_products(write_model: Callable[..., Path]) -> None:
+    """`stage:` becomes `processes.stage`; a counted product is measured in pieces."""
+    model = load(
+        write_model(
+            """
+            carbon: 1
+            model: stages
+            processes:
+              turbine_making:
+                products: {turbine: 1 piece}
+                inputs: {steel: 300 t}
+                emissions: {CO2: 5 t}
+                stage: manufacturing
+              steel_making:
+                products: {steel: 1 t}
+                emissions: {CO2: 1.8 t}
+                stage: materials
+              wind_farm:
+                products: {electricity: 1 GWh}
+                inputs: {turbine: 0.00005 piece}
+                stage: operation
+            rules:
+              stage_of: "processes.stage"
+              turbines_per_gwh: "processes.technosphere_in[product=turbine, process=wind_farm]"
+            """
+        )
+    )
+    r = model.run()
+    stage = r["stage_of"]
+    assert stage.labels["stage"] == ("manufacturing", "materials", "operation")
+    assert stage["materials", "steel_making"] == 1 and stage["materials", "wind_farm"] == 0
+    assert r["turbines_per_gwh"].item() == pytest.approx(5e-5)
