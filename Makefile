@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/carbonc run models/ruritania/inventory.carbon
 	$(BIN)/carbonc run models/ruritania/inventory.carbon --choose metric=AR6_GWP100 -o out/ruritania
 	$(BIN)/carbonc run models/footprints/footprints.carbon --choose perspective=consumption
+	$(BIN)/carbonc run models/wind_pv/wind_pv.carbon
 	$(BIN)/carbonc run models/ruritania/inventory.carbon --samples 10000 --seed 42
 	$(BIN)/carbonc sensitivity models/ruritania/inventory.carbon --output total --top 5
 
