@@ -501,3 +501,80 @@ def test_data_set_errors_are_all_reported(tmp_path: Path) -> None:
 def test_other_schema_versions_are_refused(tmp_path: Path) -> None:
     path = _zip(tmp_path / "v1.zip", {"olca-schema.json": '{"version": 1}'})
     assert "version" in _refused(path, "E1309", "olca-schema.json").message
+
+
+# The system build_zip writes, by hand, in the zip's own units (carbonc converts: 5 kWh of
+# electricity measured in MJ, 0.002 t of coal measured in kg, 2 g of N2O), without uncertainty.
+HAND_WRITTEN = """\
+carbon: 1
+model: by_hand
+processes:
+  electricity_production:
+    products: {electricity: 1 MJ}
+    inputs: {hard_coal: 0.4 kg}
+    emissions: {carbon_dioxide_fossil_2: 0.8 kg, dinitrogen_monoxide: 2 g}
+  steel_production:
+    products: {steel: 1 kg}
+    inputs: {electricity: 5 kWh, hard_coal: 0.002 t}
+    emissions: {carbon_dioxide_fossil: 0.1 kg, water_cooling: -3 kg}
+  coal_mining:
+    products: {hard_coal: 1 kg, mine_gas: 2 MJ}
+    inputs: {electricity: 0.5 MJ}
+    emissions: {methane_biogenic: 0.01 kg, carbon_dioxide_in_air: -0.05 kg}
+dimensions:
+  functional_unit: [electricity, hard_coal, steel]
+  gas: [CO2, N2O, CH4_nonfossil]
+data:
+  explicit_factors:
+    dims: [process, product]
+    fill: 0
+    values: {coal_mining: {hard_coal: 0.8, mine_gas: 0.2}}
+  demand:
+    dims: [product, functional_unit]
+    fill: 0
+    values: {electricity: {electricity: 1}, hard_coal: {hard_coal: 1}, steel: {steel: 1}}
+  gas_of:
+    dims: [flow, gas]
+    fill: 0
+    values:
+      carbon_dioxide_fossil: {CO2: 1}
+      carbon_dioxide_fossil_2: {CO2: 1}
+      dinitrogen_monoxide: {N2O: 1}
+      methane_biogenic: {CH4_nonfossil: 1}
+  mass: {dims: [product], values: {electricity: 0, hard_coal: 1, mine_gas: 0, steel: 1}}
+  energy: {dims: [product], values: {electricity: 1, hard_coal: 25, mine_gas: 1, steel: 0}}
+  price: {dims: [product], values: {electricity: 0, hard_coal: 2, mine_gas: 0.05, steel: 1.5}}
+import:
+  lca:
+    from: stdlib:lca/footprint
+    with:
+      technosphere_in: processes.technosphere_in
+      technosphere_out: processes.technosphere_out
+      reference: processes.reference
+      biosphere: processes.biosphere
+      mass: mass
+      energy: energy
+      price: price
+      explicit_factors: explicit_factors
+      demand: demand
+      gas_of: gas_of
+outputs: [lca.score, lca.per_product]
+"""
+
+
+def test_imported_scores_equal_the_same_system_written_in_carbon(tmp_path: Path) -> None:
+    """Coal mining delivers coal and mine gas, split 0.8/0.2 by openLCA's physical factors."""
+    source = build_zip(tmp_path / "db.zip", with_method=False)
+    assert main(["import", "openlca", str(source), "-o", str(tmp_path / "out")]) == 0
+    (tmp_path / "by_hand.carbon").write_text(HAND_WRITTEN, encoding="utf-8")
+    imported = load(tmp_path / "out" / "db.carbon").run(choose={"allocation": "explicit"})
+    by_hand = load(tmp_path / "by_hand.carbon").run(choose={"allocation": "explicit"})
+    for name, dim in (("lca.score", "functional_unit"), ("lca.per_product", "product_to")):
+        ours, theirs = (
+            dict(zip(r[name].labels[dim], r[name].array.values.tolist(), strict=True))
+            for r in (imported, by_hand)
+        )
+        assert sorted(ours) == sorted(theirs), name  # the importer's slugs are the names above
+        assert len(ours) == (3 if dim == "functional_unit" else 4)
+        for label, value in ours.items():
+            assert value == pytest.approx(theirs[label], rel=1e-12), (name, label)
