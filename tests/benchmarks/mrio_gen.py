@@ -279,7 +279,8 @@ def pymrio_accounts(io: object, m: Mrio) -> dict[str, np.ndarray]:
 # then the child writes the accounts to ``check_file`` (an .npz) when one is given, and exits.
 
 
-def _rss_kib() -> int:
+def rss_kib() -> int:
+    """The process's resident set size now (KiB)."""
     with open("/proc/self/status", encoding="ascii") as fh:
         for line in fh:
             if line.startswith("VmRSS:"):
@@ -287,7 +288,8 @@ def _rss_kib() -> int:
     return 0
 
 
-def _maxrss_kib() -> int:
+def maxrss_kib() -> int:
+    """The process's peak resident set size (KiB)."""
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
@@ -367,7 +369,7 @@ def child_main() -> None:
 
     setup_s = time.perf_counter() - t0
     gc.collect()
-    before = {"maxrss_kib": _maxrss_kib(), "rss_kib": _rss_kib()}
+    before = {"maxrss_kib": maxrss_kib(), "rss_kib": rss_kib()}
     send(
         {
             "ready": {
@@ -383,14 +385,14 @@ def child_main() -> None:
     c0, t0 = time.process_time(), time.perf_counter()
     result = call()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = _maxrss_kib()
+    peak = maxrss_kib()
     send(
         {
             "done": {
                 "call_s": wall,
                 "cpu_s": cpu,
                 "peak_maxrss_kib": peak,
-                "rss_after_kib": _rss_kib(),
+                "rss_after_kib": rss_kib(),
                 "blas_threads": blas_threads(),
                 "threads_env": {v: os.environ.get(v) for v in THREAD_VARS},
             }

@@ -272,7 +272,7 @@ def child_main() -> None:
         # executors (each holding its chunk's sampled inputs) are still alive then.
         if job["collect"]:
             gc.collect()
-        counts["rss_at_executor_mib"].append(round(_rss_kib() / MIB, 1))
+        counts["rss_at_executor_mib"].append(round(mrio_gen.rss_kib() / MIB, 1))
         counts["executors"] += 1
         counts["alive"] += 1
         counts["alive_max"] = max(counts["alive_max"], counts["alive"])
@@ -300,7 +300,7 @@ def child_main() -> None:
     load_s = time.perf_counter() - t0
     how = Uncertainty(samples=job["samples"], seed=job["seed"], memory_budget=job["budget"])
     gc.collect()
-    before = {"maxrss_kib": _maxrss_kib(), "rss_kib": _rss_kib()}
+    before = {"maxrss_kib": mrio_gen.maxrss_kib(), "rss_kib": mrio_gen.rss_kib()}
     send({"ready": {**before, "generate_s": generate_s, "load_s": load_s}})
     if sys.stdin.readline().strip() != "go":
         return
@@ -311,7 +311,7 @@ def child_main() -> None:
     c0, t0 = time.process_time(), time.perf_counter()
     result = model.run(outputs=[OUTPUT], arrays=arrays, uncertainty=how)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = _maxrss_kib()
+    peak = mrio_gen.maxrss_kib()
     gc.callbacks.remove(on_gc)
     out = result[OUTPUT]
     assert out.dims == OUTPUT_DIMS and out.stats is not None
@@ -328,7 +328,7 @@ def child_main() -> None:
                 "call_s": wall,
                 "cpu_s": cpu,
                 "peak_maxrss_kib": peak,
-                "rss_after_kib": _rss_kib(),
+                "rss_after_kib": mrio_gen.rss_kib(),
                 "chunk": result.provenance["uncertainty"]["chunk"],
                 "samples": result.provenance["uncertainty"]["samples"],
                 "value": out.values.tolist(),
@@ -339,20 +339,6 @@ def child_main() -> None:
             }
         }
     )
-
-
-def _rss_kib() -> int:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def _maxrss_kib() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
 class Child:
