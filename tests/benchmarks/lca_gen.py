@@ -19,7 +19,7 @@ for this structure, and a 265 s factorisation instead of 2.4 s with PARDISO):
 - the first ``n // 5`` activities are markets, each mixing the products of the producers
   assigned to it (about 4 on average) and taking 2 inputs from popular markets (transport);
   their input coefficients add up to a value in [0.7, 0.9] per unit of output;
-- the others are producers: about 23 inputs each, mostly from markets drawn by popularity
+- the others are producers: about 24 inputs each, mostly from markets drawn by popularity
   (weights (rank + 1)^-0.8, so a few markets such as electricity are used by most producers),
   and with probability 0.3 one input straight from another producer; their coefficients add
   up to a value in [0.3, 0.7].
@@ -75,18 +75,6 @@ class System:
     bio_cols: np.ndarray  # activity
     bio_amounts: np.ndarray  # kg per run
     gas_of: dict[int, str]  # flow -> gas, for the characterised flows
-
-    @property
-    def products(self) -> list[str]:
-        return labels("p", self.n)
-
-    @property
-    def processes(self) -> list[str]:
-        return labels("P", self.n)
-
-    @property
-    def flows(self) -> list[str]:
-        return labels("f", self.n_flows)
 
 
 def labels(prefix: str, n: int) -> list[str]:
@@ -349,7 +337,6 @@ def method_config() -> dict[str, Any]:
 #
 # then the child writes what it computed to ``check_file`` (an .npz) when one is given.
 
-THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 UNITS = {"fu1": 1, "fu100": 100, "mc": 1}  # functional units of each workload
 UNIT_SEED = 3  # which products are the functional units
 MC_SEED = 1  # carbonc's Uncertainty(seed=); Brightway's packages are seeded by `seed`
@@ -360,20 +347,6 @@ TOOLS = {
 }
 
 Outcome = tuple[dict[str, Any], dict[str, Any]]  # (arrays for the check file, figures)
-
-
-def _rss_kib() -> int:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
-def _maxrss_kib() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
 def bw2calc_call(
@@ -452,7 +425,11 @@ def carbonc_call(
     workload: str, s: System, units: list[int], samples: int, model_path: str
 ) -> tuple[Any, int]:
     """The measured call of carbonc: ``model.run(arrays=...)`` on the dense arrays, which are
-    built here (from the triplets), like the compiled model, outside the call."""
+    built here (from the triplets), like the compiled model, outside the call.
+
+    ``lus`` counts the factorisations through ``linalg.factorize_buffer``: those of the
+    deterministic path. A sampled I - A is solved per sample by ``np.linalg.solve`` (one LU per
+    sample, batched), which is not counted."""
     import numpy as np
 
     from carbonc.compiler import load
@@ -523,7 +500,7 @@ def child_main() -> None:
 
     job = json.loads(sys.stdin.readline())
     import numpy as np
-    from mrio_gen import blas_threads
+    from mrio_gen import THREAD_VARS, blas_threads, maxrss_kib, rss_kib
 
     tool, workload, n = job["tool"], job["workload"], job["n"]
     t0 = time.perf_counter()
@@ -541,7 +518,7 @@ def child_main() -> None:
         call, input_bytes = bw2calc_call(tool, workload, s, units, job["samples"], job["seed"])
     setup_s = time.perf_counter() - t0
     gc.collect()
-    before = {"maxrss_kib": _maxrss_kib(), "rss_kib": _rss_kib()}
+    before = {"maxrss_kib": maxrss_kib(), "rss_kib": rss_kib()}
     send(
         {
             "ready": {
@@ -561,14 +538,14 @@ def child_main() -> None:
     c0, t0 = time.process_time(), time.perf_counter()
     arrays, info = call()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    peak = _maxrss_kib()
+    peak = maxrss_kib()
     send(
         {
             "done": {
                 "call_s": wall,
                 "cpu_s": cpu,
                 "peak_maxrss_kib": peak,
-                "rss_after_kib": _rss_kib(),
+                "rss_after_kib": rss_kib(),
                 "blas_threads": blas_threads(),
                 "threads_env": {v: os.environ.get(v) for v in THREAD_VARS},
                 **info,

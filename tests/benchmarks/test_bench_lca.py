@@ -55,6 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import lca_gen
+import mrio_gen
 import numpy as np
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
@@ -112,7 +113,7 @@ CASES = [
 
 def _env() -> dict[str, str]:
     env = dict(os.environ)
-    env.update(dict.fromkeys(lca_gen.THREAD_VARS, "1"))
+    env.update(dict.fromkeys(mrio_gen.THREAD_VARS, "1"))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH")) if p)
     return env
 
