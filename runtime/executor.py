@@ -575,6 +575,7 @@ def _solution(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: b
 
 def _leontief_inverse(ex: Executor, op: ir.LeontiefInverse) -> LArray:
     if ex.is_sampled(op.a):
+        # Only reached when a model names the inverse L itself; every footprint is a solve.
         try:
             inv = np.linalg.inv(_sampled_system(ex, op.a, op.rows))
         except np.linalg.LinAlgError:

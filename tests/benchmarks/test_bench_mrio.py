@@ -26,16 +26,14 @@ asserts on time.
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import mrio_gen
 import pytest
+from child import Child
 from pytest_benchmark.fixture import BenchmarkFixture
 
 HERE = Path(__file__).resolve().parent
@@ -71,55 +69,6 @@ MIB = 1024.0  # ru_maxrss is in KiB
 # -- the child process ----------------------------------------------------------------------
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(dict.fromkeys(mrio_gen.THREAD_VARS, "1"))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH")) if p)
-    return env
-
-
-class Child:
-    """One fresh process that builds the inputs, then runs one measured call on request."""
-
-    def __init__(self, job: dict[str, Any]):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "import mrio_gen; mrio_gen.child_main()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=_env(),
-            text=True,
-        )
-        self._send(json.dumps(job))
-        self.ready: dict[str, Any] = self._receive("ready")
-        self.done: dict[str, Any] = {}
-
-    def _send(self, line: str) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(line + "\n")
-        self.proc.stdin.flush()
-
-    def _receive(self, key: str) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            rc = self.proc.wait()
-            raise RuntimeError(f"benchmark child exited with code {rc} before `{key}`")
-        return json.loads(line)[key]
-
-    def go(self) -> None:
-        """The timed part: start the call and wait for the child to report it done."""
-        self._send("go")
-        self.done = self._receive("done")
-
-    def finish(self) -> None:
-        """Wait for the child to write its check file and exit."""
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        rc = self.proc.wait()
-        if rc != 0:
-            raise RuntimeError(f"benchmark child exited with code {rc}")
-
-
 def _job(tool: str, size: int, model: Path, check_file: Path | None) -> dict[str, Any]:
     regions, sectors, _ = SIZES[size]
     return {
@@ -144,7 +93,7 @@ def measure(
         if children:
             children[-1].finish()  # one child alive at a time: the last one's memory is freed
         last = len(children) == rounds - 1
-        children.append(Child(_job(tool, size, model, check_file if last else None)))
+        children.append(Child("mrio_gen", _job(tool, size, model, check_file if last else None)))
         return (children[-1],), {}
 
     try:
@@ -230,7 +179,7 @@ def pymrio_reference(folder: Path, size: int) -> dict[str, Any]:
 
     path = folder / f"pymrio_{size}.npz"
     if not path.exists():
-        child = Child(_job("pymrio", size, model_path(folder, size), path))
+        child = Child("mrio_gen", _job("pymrio", size, model_path(folder, size), path))
         child.go()
         child.finish()
     with np.load(path) as npz:

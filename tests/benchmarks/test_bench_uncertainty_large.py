@@ -56,7 +56,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -64,6 +63,7 @@ from typing import Any
 
 import mrio_gen
 import pytest
+from child import Child
 from pytest_benchmark.fixture import BenchmarkFixture
 
 HERE = Path(__file__).resolve().parent
@@ -194,7 +194,7 @@ def child_main() -> None:
         proto.write(json.dumps(obj) + "\n")
         proto.flush()
 
-    job = json.loads(sys.argv[1])
+    job = json.loads(sys.stdin.readline())
     t0 = time.perf_counter()
     m = mrio_gen.generate(REGIONS, SECTORS, CATEGORIES, STRESSORS, seed=MRIO_SEED)
     arrays = {q: v for q, v in mrio_gen.carbonc_arrays(m).items() if q != "F"}
@@ -341,46 +341,6 @@ def child_main() -> None:
     )
 
 
-class Child:
-    """One fresh process: inputs built and model compiled, then one measured call on request."""
-
-    def __init__(self, job: dict[str, Any]):
-        env = dict(os.environ)
-        env.update(dict.fromkeys(mrio_gen.THREAD_VARS, "1"))
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH")) if p)
-        code = f"import {Path(__file__).stem} as t; t.child_main()"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, json.dumps(job)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            text=True,
-        )
-        self.ready = self._receive("ready")
-        self.done: dict[str, Any] = {}
-
-    def _receive(self, key: str) -> dict[str, Any]:
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            rc = self.proc.wait()
-            raise RuntimeError(f"benchmark child exited with code {rc} before `{key}`")
-        return json.loads(line)[key]
-
-    def go(self) -> None:
-        """The timed part: start the call and wait for the child to report it done."""
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("go\n")
-        self.proc.stdin.flush()
-        self.done = self._receive("done")
-
-    def finish(self) -> None:
-        if self.proc.stdin is not None:
-            self.proc.stdin.close()
-        if self.proc.wait() != 0:
-            raise RuntimeError(f"benchmark child exited with code {self.proc.returncode}")
-
-
 # -- fixtures --------------------------------------------------------------------------------
 
 _RECORDS: dict[str, dict[str, Any]] = {}
@@ -494,7 +454,7 @@ def test_bench_uncertainty_large(
             "budget": budget,
             "collect": COLLECT,
         }
-        children.append(Child(job))
+        children.append(Child(Path(__file__).stem, job))
         return (children[-1],), {}
 
     try:
