@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from carbonc.runtime.montecarlo import MonteCarlo
     from carbonc.runtime.results import Results
     from carbonc.runtime.sampling import Plan, Sampler
+    from carbonc.runtime.sparse import Sparse
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,9 @@ class Model:
         Args:
             data: data entries to read from other files.
             arrays: data entries given as numpy arrays instead (axes in the entry's dims order),
-                for notebooks and scripts that already hold the numbers in memory.
+                for notebooks and scripts that already hold the numbers in memory. A
+                two-dimensional entry may be a SciPy sparse matrix (an exchange table of a large
+                LCA database): it stays sparse through the run.
 
         Raises:
             CarbonError: with a located diagnostic for each bad file, row or cell.
@@ -214,7 +217,7 @@ class Model:
         for (key, value), q in zip((arrays or {}).items(), given, strict=True):
             op = self.checked.ir[q]
             shape = tuple(len(self.dims[d].labels) for d in op.dims)
-            arr = np.asarray(value, dtype=float)
+            arr = _in_memory(value)
             if arr.shape != shape:
                 diags.error(
                     "E0810",
@@ -309,6 +312,8 @@ class Model:
             roots |= set(uncertain)  # their nominal values centre the distributions
         with _solve_errors():
             values = ex.run(roots)
+        from carbonc.runtime.sparse_ops import densify
+
         coords = {d: dim.labels for d, dim in self.dims.items()}
         base = self.path.parent
         stats: dict[str, dict[str, np.ndarray]] = {}
@@ -340,7 +345,7 @@ class Model:
             extra["inputs"] = {q: _describe(u) for q, u in sorted(uncertain.items())}
         out = {}
         for q in names:
-            arr = values[q]
+            arr = densify(values[q])  # results are reported dense
             d = self.program.definitions[q]
             out[q] = Result(
                 q,
@@ -598,9 +603,7 @@ class Model:
         """Sampling plans of the uncertain inputs, centred on their values in this run."""
         from carbonc.runtime.sampling import build_plans
 
-        nominal = {
-            q: (ex.values[q] if q in ex.values else loaded.arrays[q]).values for q in uncertain
-        }
+        nominal = {q: (ex.values[q] if q in ex.values else loaded.arrays[q]).raw for q in uncertain}
         units = {q: self.checked.ir[q].unit for q in uncertain}
         defs = self.program.definitions
         return build_plans(uncertain, nominal, defs, self.dims, units, loaded.paths)
@@ -814,6 +817,18 @@ def _describe(u: InputUncertainty) -> str:
     return text + (f" ({', '.join(extras)})" if extras else "")
 
 
+def _in_memory(value: Any) -> np.ndarray | Sparse:
+    """An array given in memory: dense as float, or a SciPy sparse matrix kept sparse."""
+    import scipy.sparse as sp
+
+    from carbonc.runtime.sparse import Sparse
+
+    if sp.issparse(value):
+        coo = sp.coo_matrix(value)
+        return Sparse.from_coords((coo.row, coo.col), coo.data, tuple(coo.shape))
+    return np.asarray(value, dtype=float)
+
+
 def _evaluate_assert(
     ex: Executor, a: CheckedAssert, coords: Mapping[str, Sequence[str]]
 ) -> tuple[bool, str]:
@@ -826,6 +841,9 @@ def _check_assert(
 ) -> tuple[bool, str]:
     if a.cond is not None:
         c = ex.evaluate(a.cond)
+        held = c.sparse
+        if held is not None and bool(held.fill) and bool(np.all(held.data)):
+            return True, ""  # every stored cell holds and so does every other one
         bad = ~np.asarray(c.values, dtype=bool)
         if not bad.any():
             return True, ""

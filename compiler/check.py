@@ -13,6 +13,7 @@ import networkx as nx
 
 from carbonc.dsl import ast
 from carbonc.dsl.diagnostics import Diagnostics, did_you_mean
+from carbonc.dsl.schema import DataSpec
 from carbonc.dsl.span import Span
 
 from . import ir
@@ -980,6 +981,24 @@ class Checker:
         else:
             self.ir[d.qname] = op
 
+    def may_be_sparse(self, op: ir.Op) -> bool:
+        """Whether ``op`` may stay sparse at run time: it reads a ``sparse: true`` entry, or is a
+        constant spread over dims (held as a fill value). Optimistic: the runtime computes
+        densely what it cannot keep sparse."""
+        stack = [op]
+        while stack:
+            o = stack.pop()
+            if isinstance(o, ir.Expand) and not o.x.dims:
+                return True
+            if isinstance(o, (ir.Load, ir.Ref)):
+                d = self.program.definitions.get(o.qname)
+                if d is not None and isinstance(d.spec, DataSpec) and d.spec.sparse:
+                    return True
+                if isinstance(o, ir.Ref) and o.qname in self.ir:
+                    stack.append(self.ir[o.qname])
+            stack.extend(ir.operands(o))
+        return False
+
     def fits(self, root: ir.Op) -> bool:
         """Whether every array the definition computes stays under ``MAX_ELEMENTS``."""
         stack = [root]
@@ -988,7 +1007,7 @@ class Checker:
             n = 1
             for dim in op.dims:
                 n *= len(self.dims[dim].labels)
-            if n > MAX_ELEMENTS:
+            if n > MAX_ELEMENTS and not self.may_be_sparse(op):
                 self.diags.error(
                     "E0412",
                     f"this would compute an array of {n:,} values over {_dims(op.dims)} "

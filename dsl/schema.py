@@ -167,6 +167,11 @@ class DataSpec(Strict):
     sums_to_one: str | None = Field(
         default=None, description="shares that sum to one over this dimension"
     )
+    sparse: bool = Field(
+        default=False,
+        description="held sparse: only the cells that are not zero are stored (the exchange "
+        "tables of a large LCA database); operations keep it sparse where they can",
+    )
     description: str | None = None
     cite: str | None = None
 

@@ -20,6 +20,7 @@ from carbonc.dsl.span import Span
 from .larray import LArray
 from .provenance import sha256_array, sha256_file
 from .readers import Axis, DataError, inline_array, read_long, read_wide
+from .sparse import Sparse
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Loaded:
     pending: dict[str, Future[str]] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)  # the file each entry was read from
 
-    def hash_later(self, key: str, values: np.ndarray) -> None:
+    def hash_later(self, key: str, values: np.ndarray | Sparse) -> None:
         """Start hashing ``values`` in the background under ``key``."""
         pool = ThreadPoolExecutor(max_workers=1)
         self.pending[key] = pool.submit(sha256_array, values)
@@ -227,14 +228,20 @@ def load_one(
                 )
         if diags.has_errors:
             raise DataError(diags.items)
+        if spec.sparse and isinstance(spec.values, (int, float)):
+            # One value everywhere (a placeholder for arrays given in memory): nothing stored.
+            shape = tuple(len(a.labels) for a in axes)
+            empty = np.zeros(0, dtype=np.int64)
+            return LArray(Sparse(shape, empty, np.zeros(0), float(spec.values)), dims), None
         if spec.values is not None:
-            return LArray(
-                inline_array(spec.values, axes, d.module.span("data", d.name, "values"), spec.fill),
-                dims,
-            ), None
+            values = inline_array(
+                spec.values, axes, d.module.span("data", d.name, "values"), spec.fill
+            )
+            return LArray(Sparse.from_dense(values) if spec.sparse else values, dims), None
         assert spec.csv is not None
         path = safe_path(d.module.folder, spec.csv, d.owner.sandbox, "data")
-        return LArray(_read_csv(path, spec, axes), dims), path
+        values = _read_csv(path, spec, axes)
+        return LArray(Sparse.from_dense(values) if spec.sparse else values, dims), path
     if isinstance(spec, ParameterSpec) and spec.values is not None:
         return LArray(
             inline_array(spec.values, axes, d.module.span("parameters", d.name, "values")), dims

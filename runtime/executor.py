@@ -10,9 +10,12 @@ import numpy as np
 from carbonc.compiler import ir
 from carbonc.dsl.span import Span
 
-from . import linalg
+from . import linalg, sparse_ops, sparse_solve
 from .kernels import APPLY, BINARY, REDUCE, SCAN, UNARY
 from .larray import SAMPLE, LArray
+from .sparse import SPARSE_MIN_CELLS, Sparse
+
+Solver = linalg.Factors | linalg.BlockJacobi | sparse_solve.SparseJacobi
 
 BIG_ELEMENTS = 1 << 20  # arrays this large are freed as soon as possible (see _schedule)
 CHUNK_BYTES = 2 << 20  # rows of a lazy matrix are computed in chunks of about this size
@@ -42,7 +45,7 @@ class Executor:
         labels: Mapping[str, Mapping[str, int]],
         data: Mapping[str, LArray],
         choices: Mapping[str, str],
-        factors: dict[object, linalg.Factors | linalg.BlockJacobi] | None = None,
+        factors: dict[object, Solver] | None = None,
     ):
         self.ir = program_ir
         self.order = order
@@ -53,23 +56,19 @@ class Executor:
         # Given factors are shared with other runs of the same matrices (Monte Carlo chunks)
         # and are kept: only factors this executor owns are freed after their last solve.
         self.keep_factors = factors is not None
-        self.factors: dict[object, linalg.Factors | linalg.BlockJacobi] = (
-            factors if factors is not None else {}
-        )
+        self.factors: dict[object, Solver] = factors if factors is not None else {}
         self.iterative: dict[object, bool] = {}  # per matrix: solve by block-Jacobi, not LU
         self.lazy: set[str] = set()  # matrices only ever solved against: never held in full
         self.restrict: dict[str, slice] = {}  # dims evaluated only in part (see eval_rows)
         # Monte Carlo: inputs given with a leading sample axis make every definition that reads
         # them sampled too; the axis flows through every op (see ``larray.SAMPLE``).
-        self.n_samples = next((len(v.values) for v in data.values() if v.sampled), 0)
+        self.n_samples = next((v.shape[0] for v in data.values() if v.sampled), 0)
         self.sampled: set[str] = {q for q, v in data.items() if v.sampled}
         for q in self.sampled:  # a sampled parameter replaces its formula
             if not isinstance(program_ir.get(q), ir.Load):
                 self.values[q] = data[q]
 
-    def factors_for(
-        self, a: ir.Op, rows: tuple[str, ...], cols: tuple[str, ...]
-    ) -> linalg.Factors | linalg.BlockJacobi:
+    def factors_for(self, a: ir.Op, rows: tuple[str, ...], cols: tuple[str, ...]) -> Solver:
         """The factors of I - a, computed once per matrix and reused by every solve.
 
         A matrix defined only to be solved against (``A`` in ``leontief(A) @ y``) is never held
@@ -80,6 +79,16 @@ class Executor:
         if key in self.factors:
             return self.factors[key]
         n = _flat(self, rows)
+        if self.reads_sparse(a):
+            matrix = self.evaluate(a)
+            if matrix.sparse is not None:
+                csr = sparse_ops.to_csr(matrix, rows, cols, self.size)
+                try:
+                    self.factors[key] = sparse_solve.build(csr)
+                except linalg.SingularSystem as exc:
+                    labels = self._column_labels(rows, exc.columns)
+                    raise SolveError(str(exc), a.span, labels) from None
+                return self.factors[key]
         row_blocks = self._row_blocks(a, rows, cols, n)
         if self.iterative.get(key, False) and len(rows) > 1:
             try:
@@ -145,6 +154,35 @@ class Executor:
                     yield sl, block, np.asarray(chunk.aligned(order), dtype=float).reshape(-1, n)
 
         return blocks
+
+    def cells(self, q: str) -> int:
+        """About how many values definition ``q`` holds: its dense size, or for one that reads
+        sparse tables, twice their stored cells (a union of patterns) when that is smaller."""
+        dense = _flat(self, self.ir[q].dims)
+        if not self.reads_sparse(self.ir[q]):
+            return dense
+        stored = sum(v.sparse.nnz for v in self.data.values() if v.sparse is not None)
+        return min(dense, 2 * stored)
+
+    def reads_sparse(self, op: ir.Op) -> bool:
+        """Whether ``op`` reads a data table held sparse (so it is evaluated whole, not lazily)."""
+        stack = [op]
+        seen: set[str] = set()
+        while stack:
+            o = stack.pop()
+            if isinstance(o, ir.Load) and o.qname in self.data:
+                if self.data[o.qname].sparse is not None:
+                    return True
+            elif isinstance(o, ir.Ref) and o.qname not in seen:
+                seen.add(o.qname)
+                held = self.values.get(o.qname) or self.data.get(o.qname)
+                if held is not None:
+                    if held.sparse is not None:
+                        return True
+                    continue
+                stack.append(self.ir[o.qname])
+            stack.extend(ir.operands(o))
+        return False
 
     def eval_rows(self, op: ir.Op, restrict: dict[str, slice]) -> LArray:
         """Evaluate ``op`` for part of some dims only (``{dim: slice}``), without full-size temporaries."""
@@ -274,7 +312,7 @@ class Executor:
             for dep in reads[q]:
                 readers[dep] += 1
             matrix_only -= refs - as_matrix
-        self.lazy = matrix_only - self.sampled
+        self.lazy = {q for q in matrix_only - self.sampled if not self.reads_sparse(self.ir[q])}
         self.iterative = self._choose_solvers(need)
 
         def release(q: str) -> None:
@@ -379,6 +417,8 @@ class Executor:
         if out.dims != op.dims:
             dims = (SAMPLE, *op.dims) if out.sampled else op.dims
             if out.dims != dims:
+                if out.sparse is not None:
+                    return sparse_ops.realign(out, dims)
                 out = LArray(np.asarray(out.aligned(op.dims)), dims)
         return out
 
@@ -392,10 +432,108 @@ class Executor:
 
 
 def _binary(ex: Executor, op: ir.Binary) -> LArray:
-    a, b = ex.evaluate(op.a), ex.evaluate(op.b)
+    if op.op == "*":
+        a, b = _zero_preserving(ex, op.a, op.b, either=True)
+    else:
+        a, b = ex.evaluate(op.a), ex.evaluate(op.b)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        kept = _sparse_elementwise(ex, BINARY[op.op], [a, b], op)
+        if kept is not None:
+            return kept
         v = BINARY[op.op](a.aligned(op.dims), b.aligned(op.dims))
     return LArray.of(_full(v, op, ex), op.dims)
+
+
+_POINTWISE = (ir.Binary, ir.Where, ir.Apply, ir.Unary, ir.Scale)
+
+
+def _zero_preserving(
+    ex: Executor, first: ir.Op, second: ir.Op, either: bool
+) -> tuple[LArray, LArray]:
+    """The operands of ``first * second`` (or of ``safe_divide(first, second)``).
+
+    When one operand is sparse with fill 0, the result is zero wherever it stores nothing, so a
+    large element-wise operand (``T * where(n > 1, basis, 1)``, whose broadcast of two vectors
+    would fill a whole table) is computed only at the stored cells: see ``_fused``.
+    """
+    big = [o for o in ((first, second) if either else (second,)) if _fusible(ex, o)]
+    if not big:
+        return ex.evaluate(first), ex.evaluate(second)
+    late = big[0]
+    early = second if late is first else first
+    x = ex.evaluate(early)
+    y = _fused(ex, x, late) if x.sparse is not None and x.sparse.fill == 0 else None
+    if y is None:
+        y = ex.evaluate(late)
+    return (y, x) if late is first else (x, y)
+
+
+def _fusible(ex: Executor, op: ir.Op) -> bool:
+    return isinstance(op, _POINTWISE) and not ex.restrict and _flat(ex, op.dims) >= SPARSE_MIN_CELLS
+
+
+def _fused(ex: Executor, x: LArray, op: ir.Op) -> LArray | None:
+    """``op``, an element-wise expression over ``x``'s dims, at the cells sparse ``x`` stores.
+
+    The cells ``x`` does not store are left to ``x``'s zero: the result carries a fill of 1,
+    which only a zero-preserving caller (a product or a ``safe_divide`` by it) may use.
+    """
+    order = sparse_ops.core(x.dims)
+    if set(op.dims) != set(order):
+        return None
+    s = sparse_ops.in_order(x, order)
+    coords = tuple(np.unravel_index(s.index, s.shape))
+    values = _at(ex, op, order, coords, s.index)
+    if values is None:
+        return None
+    sampled = values.ndim == 2
+    return LArray(Sparse(s.shape, s.index, values, 1.0), (SAMPLE, *order) if sampled else order)
+
+
+def _at(
+    ex: Executor,
+    op: ir.Op,
+    order: tuple[str, ...],
+    coords: tuple[np.ndarray, ...],
+    index: np.ndarray,
+) -> np.ndarray | None:
+    """The element-wise ``op`` evaluated at the cells ``coords`` (flat ``index``) only."""
+    parts: list[ir.Op]
+    if isinstance(op, ir.Binary):
+        f, parts = BINARY[op.op], [op.a, op.b]
+    elif isinstance(op, ir.Where):
+        f, parts = np.where, [op.cond, op.a, op.b]
+    elif isinstance(op, ir.Apply):
+        f, parts = APPLY[op.fn], list(op.args)
+    elif isinstance(op, ir.Unary):
+        f, parts = UNARY[op.op], [op.x]
+    elif isinstance(op, ir.Scale):
+        factor = op.factor
+        inner = _at(ex, op.x, order, coords, index)
+        return None if inner is None else inner * factor
+    else:
+        x = ex.evaluate(op)
+        if x.sparse is not None:
+            if set(sparse_ops.core(x.dims)) != set(order):
+                return None
+            return sparse_ops.in_order(x, order).gather(index)
+        if not set(sparse_ops.core(x.dims)) <= set(order):
+            return None
+        return sparse_ops.gather_dense(x, order, coords)
+    args = [_at(ex, p, order, coords, index) for p in parts]
+    if any(a is None for a in args):
+        return None
+    return np.asarray(f(*args))
+
+
+def _sparse_elementwise(
+    ex: Executor, f: Callable[..., np.ndarray], args: list[LArray], op: ir.Op
+) -> LArray | None:
+    """``f`` over ``args`` kept sparse, when one of them is sparse and the result can be."""
+    if all(x.sparse is None for x in args):
+        return None
+    dims = (SAMPLE, *op.dims) if any(x.sampled for x in args) else op.dims
+    return sparse_ops.elementwise(f, args, dims, ex.size)
 
 
 def _couples_rows(op: ir.Op, dim: str) -> bool:
@@ -427,7 +565,7 @@ def _rename(ex: Executor, op: ir.Rename) -> LArray:
             x = ex.evaluate(op.x)
         finally:
             ex.restrict = r
-    return LArray(x.values, tuple(mapping.get(d, d) for d in x.dims))
+    return LArray(x.raw, tuple(mapping.get(d, d) for d in x.dims))
 
 
 def _full(v: Any, op: ir.Op, ex: Executor) -> np.ndarray:
@@ -440,6 +578,15 @@ def _full(v: Any, op: ir.Op, ex: Executor) -> np.ndarray:
 
 def _contract(ex: Executor, op: ir.Contract) -> LArray:
     a, b = ex.evaluate(op.a), ex.evaluate(op.b)
+    if a.sparse is not None or b.sparse is not None:
+        paired_a = {x for x, _ in op.pairs}
+        paired_b = {y for _, y in op.pairs}
+        kept_dims = tuple(d for d in a.dims if d != SAMPLE and d not in paired_a)
+        kept_dims += tuple(d for d in b.dims if d != SAMPLE and d not in paired_b)
+        held = sparse_ops.contract(a, b, op.pairs, kept_dims, ex.size)
+        if held is not None:
+            renames = dict(op.renames)
+            return LArray(held.raw, tuple(renames.get(d, d) for d in held.dims))
     letters: dict[tuple[str, str], str] = {}
 
     def letter(side: str, d: str) -> str:
@@ -462,6 +609,15 @@ def _contract(ex: Executor, op: ir.Contract) -> LArray:
 
 def _sum_product(ex: Executor, op: ir.SumProduct) -> LArray:
     a, b = ex.evaluate(op.a), ex.evaluate(op.b)
+    if a.sparse is not None or b.sparse is not None:
+        summed = {d for d in (*a.dims, *b.dims) if d != SAMPLE and d not in op.dims}
+        if summed <= set(a.dims) & set(b.dims):  # a dim summed on one side only: dense
+            pairs = tuple((d, d) for d in summed)
+            out = tuple(d for d in op.dims if d in a.dims and d not in summed)
+            out += tuple(d for d in op.dims if d in b.dims and d not in a.dims)
+            kept = sparse_ops.contract(a, b, pairs, out, ex.size)
+            if kept is not None:
+                return kept
     letters = {d: chr(ord("a") + i) for i, d in enumerate(dict.fromkeys((*a.dims, *b.dims)))}
     spec = "".join(letters[d] for d in a.dims) + "," + "".join(letters[d] for d in b.dims)
     dims = (SAMPLE, *op.dims) if SAMPLE in letters else op.dims
@@ -517,6 +673,10 @@ def _sampled_system(ex: Executor, a: ir.Op, rows: tuple[str, ...]) -> np.ndarray
 def _sampled_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
     """A solve whose matrix is uncertain: one factorisation per sample, batched in LAPACK."""
     n = _flat(ex, op.rows)
+    if ex.reads_sparse(op.a):
+        a = ex.evaluate(op.a)
+        if a.sparse is not None:
+            return _sampled_sparse_solve(ex, op, a)
     m = _sampled_system(ex, op.a, op.rows)
     others = tuple(d for d in op.rhs.dims if d not in op.rows and d != SAMPLE)
     rhs = ex.evaluate(op.rhs)
@@ -532,6 +692,24 @@ def _sampled_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
         raise SolveError("I - A is singular in some sample", op.a.span, []) from None
     shape = tuple(ex.size(d) for d in (*others, *op.rows))
     return LArray(x.transpose(0, 2, 1).reshape(ex.n_samples, *shape), (SAMPLE, *others, *op.rows))
+
+
+def _sampled_sparse_solve(ex: Executor, op: ir.LeontiefSolve, a: LArray) -> LArray:
+    """A solve whose sparse matrix is uncertain: every sample's sweeps at once."""
+    n = _flat(ex, op.rows)
+    pattern = sparse_ops.in_order(a, (*op.rows, *op.cols))
+    rows, cols = np.divmod(pattern.index, n)
+    values = np.broadcast_to(pattern.data, (ex.n_samples, pattern.nnz))
+    others = tuple(d for d in op.rhs.dims if d not in op.rows and d != SAMPLE)
+    shape = (ex.n_samples, *(ex.size(d) for d in (*op.rows, *others)))
+    rhs = np.broadcast_to(ex.evaluate(op.rhs).aligned((SAMPLE, *op.rows, *others)), shape)
+    try:
+        x = sparse_solve.solve_sampled(
+            rows, cols, values, n, rhs.reshape(ex.n_samples, n, -1), op.transposed
+        )
+    except linalg.SingularSystem as exc:
+        raise SolveError(str(exc), op.a.span, ex._column_labels(op.rows, exc.columns)) from None
+    return LArray(x.reshape(shape), (SAMPLE, *op.rows, *others))
 
 
 def _fresh(ex: Executor, op: ir.Op, order: tuple[str, ...]) -> np.ndarray:
@@ -557,6 +735,11 @@ def _solve(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool
 
 def _solution(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> np.ndarray:
     f = ex.factors_for(op.a, op.rows, op.cols)
+    if isinstance(f, sparse_solve.SparseJacobi):
+        try:
+            return f.solve(rhs, transposed)
+        except linalg.SingularSystem as exc:
+            raise SolveError(str(exc), op.a.span, []) from None
     if isinstance(f, linalg.BlockJacobi):
         try:
             return f.solve(rhs, transposed)
@@ -583,8 +766,10 @@ def _leontief_inverse(ex: Executor, op: ir.LeontiefInverse) -> LArray:
         shape = tuple(ex.size(d) for d in (SAMPLE, *op.rows, *op.cols))
         return LArray(inv.reshape(shape), (SAMPLE, *op.rows, *op.cols))
     f = ex.factors_for(op.a, op.rows, op.cols)
-    assert isinstance(f, linalg.Factors)  # the solver choice gives inverses an LU
     shape = tuple(len(ex.labels[d]) for d in (*op.rows, *op.cols))
+    if isinstance(f, sparse_solve.SparseJacobi):
+        return LArray(f.solve(np.eye(f.n), transposed=False).reshape(shape), (*op.rows, *op.cols))
+    assert isinstance(f, linalg.Factors)  # the solver choice gives inverses an LU
     return LArray(linalg.inverse(f).reshape(shape), (*op.rows, *op.cols))
 
 
@@ -594,6 +779,10 @@ def _identity(ex: Executor, op: ir.Identity) -> LArray:
 
 def _reduce(ex: Executor, op: ir.Reduce) -> LArray:
     x = ex.evaluate(op.x)
+    if x.sparse is not None and op.fn in ("sum", "mean"):
+        summed = sparse_ops.reduce_sum(x, op.over, ex.size, mean=op.fn == "mean")
+        if summed is not None:
+            return summed
     axes = tuple(x.dims.index(d) for d in op.over)
     kept = tuple(d for d in x.dims if d not in op.over)
     return LArray(np.asarray(REDUCE[op.fn](x.values, axis=axes)), kept)
@@ -639,14 +828,23 @@ def _select(ex: Executor, op: ir.Select) -> LArray:
 
 def _where(ex: Executor, op: ir.Where) -> LArray:
     c, a, b = ex.evaluate(op.cond), ex.evaluate(op.a), ex.evaluate(op.b)
+    kept = _sparse_elementwise(ex, np.where, [c, a, b], op)
+    if kept is not None:
+        return kept
     v = np.where(c.aligned(op.dims), a.aligned(op.dims), b.aligned(op.dims))
     return LArray.of(_full(v, op, ex), op.dims)
 
 
 def _apply(ex: Executor, op: ir.Apply) -> LArray:
-    args = [ex.evaluate(a).aligned(op.dims) for a in op.args]
+    if op.fn == "safe_divide":  # 0 / anything is 0 here: a sparse dividend keeps its pattern
+        values = list(_zero_preserving(ex, op.args[0], op.args[1], either=False))
+    else:
+        values = [ex.evaluate(a) for a in op.args]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        v = APPLY[op.fn](*args)
+        kept = _sparse_elementwise(ex, APPLY[op.fn], values, op)
+        if kept is not None:
+            return kept
+        v = APPLY[op.fn](*(x.aligned(op.dims) for x in values))
     return LArray.of(_full(v, op, ex), op.dims)
 
 
@@ -662,7 +860,30 @@ def _stack(ex: Executor, op: ir.Stack) -> LArray:
 
 def _expand(ex: Executor, op: ir.Expand) -> LArray:
     x = ex.evaluate(op.x)
+    if not x.dims and not ex.restrict:
+        shape = tuple(ex.size(d) for d in op.dims)
+        if int(np.prod(shape, dtype=np.int64)) >= SPARSE_MIN_CELLS:
+            # A constant over a large table: held as a fill value, nothing stored.
+            empty = np.zeros(0, dtype=np.int64)
+            return LArray(Sparse(shape, empty, np.zeros(0), x.scalar()), op.dims)
+    if x.sparse is not None and set(sparse_ops.core(x.dims)) == set(op.dims):
+        return sparse_ops.realign(x, (SAMPLE, *op.dims) if x.sampled else op.dims)
     return LArray.of(_full(x.aligned(op.dims), op, ex), op.dims)
+
+
+def _scale(x: LArray, factor: float) -> LArray:
+    if factor == 1.0:
+        return x
+    s = x.sparse
+    if s is not None:
+        return LArray(Sparse(s.shape, s.index, s.data * factor, s.fill * factor), x.dims)
+    return LArray(x.values * factor, x.dims)
+
+
+def _unary(ex: Executor, op: ir.Unary) -> LArray:
+    x = ex.evaluate(op.x)
+    kept = _sparse_elementwise(ex, UNARY[op.op], [x], op)
+    return kept if kept is not None else LArray(UNARY[op.op](x.values), x.dims)
 
 
 _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
@@ -679,10 +900,8 @@ _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
     ir.Const: lambda ex, op: LArray(np.asarray(op.value, dtype=float), ()),
     ir.Ref: lambda ex, op: _stored(ex, ex.values[op.qname]),
     ir.Load: lambda ex, op: _stored(ex, ex.data[op.qname]),
-    ir.Scale: lambda ex, op: (
-        lambda x: LArray(x.values * op.factor if op.factor != 1.0 else x.values, x.dims)
-    )(ex.evaluate(op.x)),
-    ir.Unary: lambda ex, op: (lambda x: LArray(UNARY[op.op](x.values), x.dims))(ex.evaluate(op.x)),
+    ir.Scale: lambda ex, op: _scale(ex.evaluate(op.x), op.factor),
+    ir.Unary: lambda ex, op: _unary(ex, op),
     ir.Binary: _binary,
     ir.Contract: _contract,
     ir.Reduce: _reduce,

@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from carbonc.runtime.sparse import Sparse
+
 Array = npt.NDArray[Any]
 
 SAMPLE = "~sample"
@@ -17,21 +19,41 @@ an array that has it aligns to any dims with it first, so one run computes every
 
 @dataclass(frozen=True, slots=True)
 class LArray:
-    """An array whose axes are named. Labels live once per program, in :class:`Coords`."""
+    """An array whose axes are named. Labels live once per program, in :class:`Coords`.
 
-    values: Array
+    ``raw`` is a numpy array, or a :class:`Sparse` for a large, mostly empty table. Kernels that
+    know sparse arrays read ``sparse``; every other reader sees ``values``, the dense array
+    (computed on each access, so it is the fallback and never the fast path).
+    """
+
+    raw: Array | Sparse
     dims: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if self.values.ndim != len(self.dims):  # pragma: no cover - an internal invariant
-            raise ValueError(f"array has {self.values.ndim} axes but dims {self.dims}")
+        if self.raw.ndim != len(self.dims):  # pragma: no cover - an internal invariant
+            raise ValueError(f"array has {self.raw.ndim} axes but dims {self.dims}")
 
     @classmethod
-    def of(cls, values: Array, dims: tuple[str, ...]) -> LArray:
+    def of(cls, values: Array | Sparse, dims: tuple[str, ...]) -> LArray:
         """``values`` over ``dims``, or over ``(SAMPLE, *dims)`` when it has one axis more."""
         if values.ndim == len(dims) + 1 and SAMPLE not in dims:
             return cls(values, (SAMPLE, *dims))
         return cls(values, dims)
+
+    @property
+    def values(self) -> Array:
+        """The values as a dense numpy array (the sample axis first when sampled)."""
+        return self.raw.todense() if isinstance(self.raw, Sparse) else self.raw
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the dense form (the sample axis first when sampled)."""
+        return self.raw.full_shape if isinstance(self.raw, Sparse) else self.raw.shape
+
+    @property
+    def sparse(self) -> Sparse | None:
+        """The sparse form, when the array is held sparse."""
+        return self.raw if isinstance(self.raw, Sparse) else None
 
     @property
     def sampled(self) -> bool:
@@ -60,6 +82,10 @@ class LArray:
 
     def transposed(self, dims: tuple[str, ...]) -> LArray:
         """The same data with axes in the order ``dims`` (a permutation of ``self.dims``)."""
+        if isinstance(self.raw, Sparse):
+            core = [d for d in self.dims if d != SAMPLE]
+            order = [core.index(d) for d in dims if d != SAMPLE]
+            return LArray(self.raw.permuted(order), dims)
         return LArray(np.ascontiguousarray(self.aligned(dims)), dims)
 
     def scalar(self) -> float:

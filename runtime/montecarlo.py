@@ -126,7 +126,7 @@ def run_monte_carlo(
     need = probe.needed(roots)
     probe.sampled = set(sampler.plans)
     probe.mark_sampled(need)
-    sizes = {q: _size(probe, probe.ir[q].dims) for q in need}
+    sizes = {q: probe.cells(q) for q in need}
     per_sample = 8 * sum(sizes[q] for q in probe.sampled & need)
     per_sample += 8 * sum(sizes[q] for q in names)
     chunk = chunk_size(per_sample, n, budget)

@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 
+from carbonc.runtime.sparse import Sparse
+
 
 def sha256_file(path: Path) -> str:
     """The SHA-256 of a file's bytes."""
@@ -19,8 +21,16 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def sha256_array(values: np.ndarray) -> str:
-    """The SHA-256 of an array's shape and bytes (for data given in memory)."""
+def sha256_array(values: np.ndarray | Sparse) -> str:
+    """The SHA-256 of an array's shape and bytes (for data given in memory).
+
+    A sparse array hashes its shape, positions, values and fill, never its dense form.
+    """
+    if isinstance(values, Sparse):
+        h = hashlib.sha256(repr(("sparse", values.shape, values.fill)).encode())
+        h.update(np.ascontiguousarray(values.index).data)
+        h.update(np.ascontiguousarray(values.data).data)
+        return h.hexdigest()
     h = hashlib.sha256(repr(values.shape).encode())
     h.update(np.ascontiguousarray(values).data)
     return h.hexdigest()

@@ -35,6 +35,7 @@ from . import distributions
 from .data import axes_for
 from .larray import SAMPLE, LArray
 from .readers import DataError, read_cells
+from .sparse import Sparse
 
 TINY = 2.0**-54  # keeps uniforms strictly inside (0, 1), where every quantile is finite
 
@@ -60,6 +61,12 @@ class Plan:
     dirichlet_alpha: np.ndarray | None = None  # over the shape, for Dirichlet shares
     draws: np.ndarray | None = None  # empirical: (elements, max count), sorted
     counts: np.ndarray | None = None
+    pattern: Sparse | None = None  # a sparse input: its stored cells are the elements
+
+    def wrap(self, values: np.ndarray) -> np.ndarray | Sparse:
+        """Sampled values ``(n, *shape)`` as the input's array (sparse when the input is)."""
+        p = self.pattern
+        return values if p is None else Sparse(p.shape, p.index, values, p.fill)
 
     @property
     def size(self) -> int:
@@ -140,7 +147,7 @@ class Sampler:
         """Every input's sampled values from its stream's uniforms."""
         out = {}
         for q, p in self.plans.items():
-            out[q] = LArray(p.transform(uniforms[p.u.stream]), (SAMPLE, *p.u.dims))
+            out[q] = LArray(p.wrap(p.transform(uniforms[p.u.stream])), (SAMPLE, *p.u.dims))
         return out
 
     def draw(self, n: int) -> dict[str, LArray]:
@@ -171,8 +178,23 @@ class PlanBuilder:
         self.units = units
         self.diags = Diagnostics()
 
-    def build(self, u: InputUncertainty, nominal: np.ndarray) -> Plan | None:
-        """The plan of one input, or None with problems recorded in ``self.diags``."""
+    def build(self, u: InputUncertainty, nominal: np.ndarray | Sparse) -> Plan | None:
+        """The plan of one input, or None with problems recorded in ``self.diags``.
+
+        A sparse input with one distribution for every element samples its stored cells only
+        (a cell not stored is a zero, an exchange that does not exist, and stays zero); other
+        forms of uncertainty see it dense.
+        """
+        if isinstance(nominal, Sparse):
+            if u.dist is not None and u.dist.kind != "dirichlet" and nominal.fill == 0:
+                flat = np.asarray(nominal.data, dtype=float).reshape(-1).copy()
+                plan = Plan(u, (nominal.nnz,), flat, pattern=nominal)
+                group = self.group(u, u.dist, np.arange(plan.size, dtype=np.int64), flat)
+                if group is None:
+                    return None
+                plan.groups.append(group)
+                return plan
+            nominal = nominal.todense()
         shape = tuple(len(self.coords[d].labels) for d in u.dims)
         flat = np.broadcast_to(np.asarray(nominal, dtype=float), shape).reshape(-1).copy()
         plan = Plan(u, shape, flat)
@@ -407,7 +429,7 @@ def _cell_spans(cell: Span) -> Callable[[int, int], Span]:
 
 def build_plans(
     uncertain: Mapping[str, InputUncertainty],
-    nominal: Mapping[str, np.ndarray],
+    nominal: Mapping[str, np.ndarray | Sparse],
     defs: Mapping[str, Definition],
     coords: Mapping[str, Dimension],
     units: Mapping[str, object],

@@ -205,9 +205,9 @@ def model_text(n: int, n_units: int, uncertain: bool = False) -> str:
         f"  flow: {json.dumps(labels('f', n_flows_for(n)))}\n"
         f"  functional_unit: {json.dumps(labels('fu', n_units))}\n"
         "data:\n"
-        f"  technosphere_in: {{dims: [product, process], values: 0{unc}}}\n"
-        "  technosphere_out: {dims: [product, process], values: 0}\n"
-        "  biosphere: {dims: [flow, process], unit: kg, values: 0}\n"
+        f"  technosphere_in: {{dims: [product, process], sparse: true, values: 0{unc}}}\n"
+        "  technosphere_out: {dims: [product, process], sparse: true, values: 0}\n"
+        "  biosphere: {dims: [flow, process], unit: kg, sparse: true, values: 0}\n"
         "  demand: {dims: [product, functional_unit], values: 0}\n"
         "  gas_of: {dims: [flow, gas], values: 0}\n"
         "import:\n"
@@ -220,29 +220,30 @@ def model_text(n: int, n_units: int, uncertain: bool = False) -> str:
     )
 
 
-def carbonc_arrays(s: System, units: list[int], gases: list[str]) -> dict[str, np.ndarray]:
-    """Dense arrays for ``model.run(arrays=...)``; ``gases`` are the model's gas labels."""
+def carbonc_arrays(
+    s: System, units: list[int], gases: list[str], sparse: bool = True
+) -> dict[str, Any]:
+    """Arrays for ``model.run(arrays=...)``; ``gases`` are the model's gas labels.
+
+    The exchange tables are SciPy sparse matrices (``sparse``, as a user of a large database
+    passes them), or dense numpy arrays.
+    """
     import numpy as np
+    import scipy.sparse as sp
 
     n = s.n
-    tin = np.zeros((n, n))
-    np.add.at(tin, (s.tech_rows, s.tech_cols), s.tech_amounts)
-    tout = np.zeros((n, n))
-    tout[np.arange(n), np.arange(n)] = s.production
-    bio = np.zeros((s.n_flows, n))
-    np.add.at(bio, (s.bio_rows, s.bio_cols), s.bio_amounts)
+    tin = sp.csr_matrix((s.tech_amounts, (s.tech_rows, s.tech_cols)), shape=(n, n))
+    tout = sp.csr_matrix((s.production, (np.arange(n), np.arange(n))), shape=(n, n))
+    bio = sp.csr_matrix((s.bio_amounts, (s.bio_rows, s.bio_cols)), shape=(s.n_flows, n))
+    tables = {"technosphere_in": tin, "technosphere_out": tout, "biosphere": bio}
+    if not sparse:
+        tables = {k: v.toarray() for k, v in tables.items()}
     demand = np.zeros((n, len(units)))
     demand[units, np.arange(len(units))] = 1.0
     gas_of = np.zeros((s.n_flows, len(gases)))
     for flow, gas in s.gas_of.items():
         gas_of[flow, gases.index(gas)] = 1.0
-    return {
-        "technosphere_in": tin,
-        "technosphere_out": tout,
-        "biosphere": bio,
-        "demand": demand,
-        "gas_of": gas_of,
-    }
+    return {**tables, "demand": demand, "gas_of": gas_of}
 
 
 # -- bw2calc ---------------------------------------------------------------------------------
@@ -421,6 +422,13 @@ def bw2calc_call(
     return call, input_bytes
 
 
+def _nbytes(a: Any) -> int:
+    """Bytes held by a numpy array or a SciPy sparse matrix."""
+    if hasattr(a, "indptr"):
+        return int(a.data.nbytes + a.indices.nbytes + a.indptr.nbytes)
+    return int(a.nbytes)
+
+
 def carbonc_call(
     workload: str, s: System, units: list[int], samples: int, model_path: str
 ) -> tuple[Any, int]:
@@ -438,7 +446,7 @@ def carbonc_call(
 
     model = load(model_path)
     arrays = carbonc_arrays(s, units, list(model.dims["gas"].labels))
-    input_bytes = sum(a.nbytes for a in arrays.values())
+    input_bytes = sum(_nbytes(a) for a in arrays.values())
     lus = [0]
     factorize = getattr(linalg.factorize_buffer, "__wrapped__", linalg.factorize_buffer)
 

@@ -1,0 +1,140 @@
+"""Sparse labelled arrays and the kernels that keep them sparse.
+
+An LCA database of ecoinvent's size has 25,000 products and processes: a [product, process]
+exchange table is 625 million cells, of which about 500,000 are not zero. Such a table is held
+as a :class:`Sparse`: the flat positions of its stored cells (sorted, unique), their values and
+one *fill* value for every other cell. The fill need not be zero: ``1 - reference`` keeps the
+pattern of ``reference`` with fill 1, and a comparison such as ``technosphere_in >= 0`` gives
+stored booleans with fill ``True``.
+
+The kernels in ``sparse_ops`` cover what matrix-method LCA needs: element-wise operations (the result keeps
+the union of the patterns, and the fill is the operation applied to the fills), sums over dims,
+and contractions (``sum(a * b, over=...)`` and ``@``) as sparse products. Each returns ``None``
+when it cannot keep its result sparse (for example when the fill would differ from cell to
+cell); the executor then falls back to dense arrays, which is always correct.
+
+A sampled array stores one row of values per Monte Carlo sample over the same pattern: the
+sample axis stays dense and first, as everywhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+Array = npt.NDArray[Any]
+# A data table is kept sparse when it has at least this many cells and at most this density.
+SPARSE_MIN_CELLS = 1 << 20
+SPARSE_MAX_DENSITY = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Sparse:
+    """Cells of an array over ``shape`` stored at sorted flat positions; the rest equal ``fill``.
+
+    ``data`` is ``(nnz,)``, or ``(samples, nnz)`` for a Monte Carlo array (``lead``).
+    """
+
+    shape: tuple[int, ...]
+    index: Array  # int64 flat positions (C order over ``shape``), sorted and unique
+    data: Array
+    fill: Any = 0.0
+
+    @property
+    def lead(self) -> tuple[int, ...]:
+        """The dense leading axes of ``data`` (the sample axis, when sampled)."""
+        return tuple(self.data.shape[:-1])
+
+    @property
+    def full_shape(self) -> tuple[int, ...]:
+        """The shape of the dense form, the sample axis first."""
+        return (*self.lead, *self.shape)
+
+    @property
+    def ndim(self) -> int:
+        """Axes of the array, the sample axis included."""
+        return len(self.lead) + len(self.shape)
+
+    @property
+    def nnz(self) -> int:
+        """How many cells are stored."""
+        return int(self.index.size)
+
+    @property
+    def cells(self) -> int:
+        """How many cells the array has (per sample)."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the positions and values."""
+        return int(self.index.nbytes + self.data.nbytes)
+
+    def coords(self) -> tuple[Array, ...]:
+        """The position of every stored cell along each axis."""
+        if not self.shape:
+            return ()
+        return tuple(np.unravel_index(self.index, self.shape))
+
+    def todense(self) -> Array:
+        """The full array (the sample axis first when sampled)."""
+        dtype = np.result_type(self.data.dtype, np.asarray(self.fill).dtype)
+        out = np.full((*self.lead, self.cells), self.fill, dtype=dtype)
+        out[..., self.index] = self.data
+        return out.reshape(*self.lead, *self.shape)
+
+    def gather(self, index: Array) -> Array:
+        """Values at the flat positions ``index`` (the fill where nothing is stored)."""
+        if index.size == self.index.size and np.array_equal(index, self.index):
+            return self.data
+        pos = np.searchsorted(self.index, index)
+        pos = np.minimum(pos, max(self.nnz - 1, 0))
+        hit = self.index[pos] == index if self.nnz else np.zeros(index.shape, dtype=bool)
+        taken = self.data[..., pos] if self.nnz else np.zeros((*self.lead, index.size))
+        return np.where(hit, taken, np.asarray(self.fill, dtype=taken.dtype))
+
+    def permuted(self, order: Sequence[int]) -> Sparse:
+        """The same array with its (non-sample) axes in ``order``."""
+        order = list(order)
+        if order == list(range(len(self.shape))):
+            return self
+        coords = self.coords()
+        shape = tuple(self.shape[i] for i in order)
+        index = np.ravel_multi_index(tuple(coords[i] for i in order), shape).astype(np.int64)
+        perm = np.argsort(index, kind="stable")
+        return Sparse(shape, index[perm], self.data[..., perm], self.fill)
+
+    @classmethod
+    def from_coords(
+        cls, coords: Sequence[Array], data: Array, shape: tuple[int, ...], fill: Any = 0.0
+    ) -> Sparse:
+        """A sparse array from the positions of its cells; repeated cells are added up."""
+        index = np.ravel_multi_index(tuple(np.asarray(c) for c in coords), shape).astype(np.int64)
+        data = np.asarray(data, dtype=float)
+        unique, inverse = np.unique(index, return_inverse=True)
+        if unique.size == index.size:
+            perm = np.argsort(index, kind="stable")
+            return cls(shape, index[perm], data[..., perm], fill)
+        summed = np.zeros((*data.shape[:-1], unique.size))
+        np.add.at(summed, (..., inverse), data)  # type: ignore[arg-type]
+        return cls(shape, unique, summed, fill)
+
+    @classmethod
+    def from_dense(cls, values: Array, lead: int = 0) -> Sparse:
+        """The non-zero cells of a dense array (its first ``lead`` axes stay dense)."""
+        shape = tuple(values.shape[lead:])
+        flat = values.reshape(*values.shape[:lead], -1)
+        nonzero = flat != 0 if lead == 0 else (flat != 0).any(axis=tuple(range(lead)))
+        index = np.flatnonzero(nonzero).astype(np.int64)
+        return cls(shape, index, flat[..., index], 0.0)
+
+
+def worth_sparse(values: Array) -> bool:
+    """Whether a dense data table is large and empty enough to hold as :class:`Sparse`."""
+    if values.size < SPARSE_MIN_CELLS:
+        return False
+    return int(np.count_nonzero(values)) <= SPARSE_MAX_DENSITY * values.size

@@ -1,0 +1,181 @@
+"""Sparse tables end to end: kernels against numpy, and stdlib:lca/footprint on a sparse system
+against SciPy's direct sparse solve and against carbonc's own dense path."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import scipy.sparse.linalg as spl
+
+from carbonc.compiler import load
+from carbonc.compiler.api import Uncertainty
+from carbonc.runtime import sparse_solve
+from carbonc.runtime.larray import SAMPLE, LArray
+from carbonc.runtime.sparse import Sparse
+from carbonc.runtime.sparse_ops import contract, elementwise, reduce_sum
+
+sys.path.insert(0, str(Path(__file__).parent / "benchmarks"))
+import lca_gen
+
+SIZES = {"p": 7, "q": 5, "r": 3, SAMPLE: 4}
+
+
+def size(d: str) -> int:
+    return SIZES[d]
+
+
+def random_sparse(shape: tuple[int, ...], seed: int, fill: float = 0.0, samples: int = 0) -> Any:
+    rng = np.random.default_rng(seed)
+    dense = np.where(rng.random(shape) < 0.3, rng.normal(size=shape), fill)
+    if samples:
+        dense = np.where(dense != fill, dense[None] * rng.lognormal(size=(samples, *shape)), fill)
+        s = Sparse.from_dense(dense - fill, lead=1)
+        return Sparse(s.shape, s.index, s.data + fill, fill), dense
+    s = Sparse.from_dense(dense - fill)
+    return Sparse(s.shape, s.index, s.data + fill, fill), dense
+
+
+@pytest.mark.parametrize("fill", [0.0, 1.0])
+@pytest.mark.parametrize("samples", [0, 4])
+def test_elementwise_matches_dense(fill: float, samples: int) -> None:
+    s, dense = random_sparse((7, 5), 1, fill, samples)
+    dims = ("p", "q") if not samples else (SAMPLE, "p", "q")
+    x = LArray(s, dims)
+    v = LArray(np.arange(5.0) - 2.0, ("q",))
+    out = elementwise(np.multiply, [x, v], dims, size)
+    if fill == 0.0:  # 0 * v is 0 everywhere: the pattern is kept
+        assert out is not None and out.sparse is not None
+        np.testing.assert_allclose(out.values, dense * (np.arange(5.0) - 2.0))
+    else:  # 1 * v differs from cell to cell: no single fill, left to the dense path
+        assert out is None
+    out = elementwise(np.multiply, [x, LArray(np.asarray(3.0), ())], dims, size)
+    assert out is not None and out.sparse is not None and out.sparse.fill == 3.0 * fill
+    np.testing.assert_allclose(out.values, dense * 3.0)
+    cmp = elementwise(np.greater_equal, [x, LArray(np.asarray(-5.0), ())], dims, size)
+    assert cmp is not None
+    np.testing.assert_array_equal(cmp.values, dense >= -5.0)
+    # a fill that would differ from cell to cell: left to the dense path
+    assert elementwise(np.add, [x, v], dims, size) is None
+
+
+def test_transposed_operands_and_union_of_patterns() -> None:
+    a, da = random_sparse((7, 5), 2)
+    b, db = random_sparse((5, 7), 3, fill=1.0)
+    out = elementwise(np.subtract, [LArray(a, ("p", "q")), LArray(b, ("q", "p"))], ("p", "q"), size)
+    assert out is not None and out.sparse is not None and out.sparse.fill == -1.0
+    np.testing.assert_allclose(out.values, da - db.T)
+
+
+@pytest.mark.parametrize("fill", [0.0, 2.0])
+def test_sums_match_dense(fill: float) -> None:
+    s, dense = random_sparse((7, 5, 3), 4, fill)
+    x = LArray(s, ("p", "q", "r"))
+    for over, axes in ((("q",), (1,)), (("p", "r"), (0, 2)), (("p", "q", "r"), (0, 1, 2))):
+        out = reduce_sum(x, over, size)
+        assert out is not None
+        np.testing.assert_allclose(out.values, dense.sum(axis=axes))
+    mean = reduce_sum(x, ("q",), size, mean=True)
+    assert mean is not None
+    np.testing.assert_allclose(mean.values, dense.mean(axis=1))
+
+
+@pytest.mark.parametrize("samples", [0, 4])
+def test_contractions_match_einsum(samples: int) -> None:
+    a, da = random_sparse((7, 5), 5, samples=samples)
+    b, db = random_sparse((5, 3), 6)
+    a_dims = ("p", "q") if not samples else (SAMPLE, "p", "q")
+    out = contract(LArray(a, a_dims), LArray(b, ("q", "r")), [("q", "q")], ("p", "r"), size)
+    assert out is not None
+    expected = np.einsum("...pq,qr->...pr", da, db)
+    np.testing.assert_allclose(out.values, expected, atol=1e-12)
+    # sparse times dense, with the dense operand's extra dim (a matrix product)
+    dense_b = LArray(db, ("q", "r"))
+    if not samples:
+        out = contract(LArray(a, a_dims), dense_b, [("q", "q")], ("p", "r"), size)
+        assert out is not None and out.sparse is None
+        np.testing.assert_allclose(out.values, expected, atol=1e-12)
+
+
+def _model(tmp_path: Path, n: int, k: int, uncertain: bool = False) -> Any:
+    path = tmp_path / "m.carbon"
+    path.write_text(lca_gen.model_text(n, k, uncertain=uncertain))
+    return load(path)
+
+
+def _scores(result: Any) -> np.ndarray:
+    return np.asarray(result["lca.score"].array.aligned(("functional_unit",)))
+
+
+def _reference(s: lca_gen.System, units: list[int]) -> np.ndarray:
+    """c^T B (I - A)^-1 d by SciPy's direct sparse solve, from the generator's triplets."""
+    n = s.n
+    t = sp.csc_matrix((s.tech_amounts, (s.tech_rows, s.tech_cols)), shape=(n, n))
+    a = t @ sp.diags(1.0 / s.production)
+    b = sp.csr_matrix((s.bio_amounts, (s.bio_rows, s.bio_cols)), shape=(s.n_flows, n))
+    b = b @ sp.diags(1.0 / s.production)
+    c = np.zeros(s.n_flows)
+    for flow, gas in s.gas_of.items():
+        c[flow] = lca_gen.GWP[gas]
+    d = np.zeros((n, len(units)))
+    d[units, np.arange(len(units))] = 1.0
+    x = spl.spsolve((sp.eye(n) - a).tocsc(), d)
+    return np.asarray(c @ (b @ x.reshape(n, -1))).reshape(-1)
+
+
+@pytest.mark.parametrize("dense_max", [100, 3000])  # Jacobi sweeps, and a dense LU
+def test_sparse_footprint_matches_direct_solve(
+    tmp_path: Path, dense_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sparse_solve, "DENSE_MAX", dense_max)
+    s = lca_gen.generate(600, seed=3)
+    units = lca_gen.demands(s, 5)
+    model = _model(tmp_path, 600, 5)
+    gases = list(model.dims["gas"].labels)
+    sparse = _scores(model.run(arrays=lca_gen.carbonc_arrays(s, units, gases)))
+    dense = _scores(model.run(arrays=lca_gen.carbonc_arrays(s, units, gases, sparse=False)))
+    reference = _reference(s, units)
+    np.testing.assert_allclose(sparse, reference, rtol=1e-10)
+    np.testing.assert_allclose(dense, reference, rtol=1e-10)
+
+
+def test_sparse_monte_carlo_agrees_with_the_dense_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sparse_solve, "DENSE_MAX", 50)
+    s = lca_gen.generate(150, seed=4)
+    units = lca_gen.demands(s, 1)
+    model = _model(tmp_path, 150, 1, uncertain=True)
+    gases = list(model.dims["gas"].labels)
+    how = Uncertainty(samples=1000, seed=7)
+    runs = [
+        model.run(arrays=lca_gen.carbonc_arrays(s, units, gases, sparse=flag), uncertainty=how)
+        for flag in (True, False)
+    ]
+    stats = [r["lca.score"].stats for r in runs]
+    mean = [float(np.asarray(x["mean"]).reshape(-1)[0]) for x in stats]
+    sd = [float(np.asarray(x["sd"]).reshape(-1)[0]) for x in stats]
+    se = np.hypot(sd[0], sd[1]) / np.sqrt(1000)
+    assert abs(mean[0] - mean[1]) < 4 * se  # different streams: the same distribution
+    assert abs(sd[0] - sd[1]) < 0.15 * sd[1]
+    again = model.run(arrays=lca_gen.carbonc_arrays(s, units, gases), uncertainty=how)
+    assert np.array_equal(again["lca.score"].stats["mean"], stats[0]["mean"])  # seeded
+
+
+def test_singular_sparse_system_names_the_product(tmp_path: Path) -> None:
+    from carbonc.dsl.diagnostics import CarbonError
+
+    s = lca_gen.generate(4000, seed=5)
+    units = lca_gen.demands(s, 1)
+    model = _model(tmp_path, 4000, 1)
+    arrays = lca_gen.carbonc_arrays(s, units, list(model.dims["gas"].labels))
+    tin = arrays["technosphere_in"].tolil()
+    tin[7, 7] = s.production[7]  # the process uses all it makes
+    arrays["technosphere_in"] = tin.tocsr()
+    with pytest.raises(CarbonError) as exc:
+        model.run(arrays=arrays)
+    assert "singular" in str(exc.value) and "product=p0007" in str(exc.value)
