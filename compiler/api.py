@@ -5,12 +5,13 @@ The CLI is a thin layer over this module.
 
 from __future__ import annotations
 
+import functools
 import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar, overload
 
 import numpy as np
 
@@ -38,6 +39,23 @@ if TYPE_CHECKING:
     from carbonc.runtime.results import Results
     from carbonc.runtime.sampling import Plan, Sampler
     from carbonc.runtime.sparse import Sparse
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _sparse_patterns(method: Callable[P, R]) -> Callable[P, R]:
+    """Run ``method`` with one cache of sparse patterns (shared by its Monte Carlo chunks)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        from carbonc.runtime.sparse import patterns
+
+        with patterns():
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -254,6 +272,7 @@ class Model:
 
     # -- running ------------------------------------------------------------------------
 
+    @_sparse_patterns
     def run(
         self,
         choose: Mapping[str, str] | None = None,

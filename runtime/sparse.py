@@ -19,9 +19,12 @@ sample axis stays dense and first, as everywhere else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +33,74 @@ Array = npt.NDArray[Any]
 # A data table is kept sparse when it has at least this many cells and at most this density.
 SPARSE_MIN_CELLS = 1 << 20
 SPARSE_MAX_DENSITY = 0.1
+
+
+T = TypeVar("T")
+
+PATTERN_CACHE_BYTES = 256 << 20
+
+
+class PatternCache:
+    """Results of symbolic work on patterns (unions, joins, permutations, lookups), keyed by
+    the identity of the position arrays they read.
+
+    Every Monte Carlo chunk runs the same operations on the same patterns; only the values
+    differ. The cached results are themselves reused position arrays, so whole chains of
+    operations hit the cache after the first chunk. Entries hold their keys' arrays, so an
+    ``id`` cannot be reused while its entry lives; the cache lives for one run (``patterns``).
+    """
+
+    def __init__(self, budget: int = PATTERN_CACHE_BYTES):
+        self.budget = budget
+        self.entries: OrderedDict[tuple[Any, ...], tuple[tuple[Array, ...], Any, int]] = (
+            OrderedDict()
+        )
+        self.bytes = 0
+
+    def get(self, arrays: tuple[Array, ...], extra: Any, compute: Callable[[], T]) -> T:
+        """The cached ``compute()`` for these arrays (by identity) and ``extra``."""
+        key = (tuple(id(a) for a in arrays), extra)
+        hit = self.entries.get(key)
+        if hit is not None and all(x is y for x, y in zip(hit[0], arrays, strict=True)):
+            self.entries.move_to_end(key)
+            value: T = hit[1]
+            return value
+        value = compute()
+        size = _nbytes(value)
+        self.entries[key] = (arrays, value, size)
+        self.bytes += size
+        while self.bytes > self.budget and len(self.entries) > 1:
+            _, (_, _, dropped) = self.entries.popitem(last=False)
+            self.bytes -= dropped
+        return value
+
+
+def _nbytes(value: Any) -> int:
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if isinstance(value, tuple):
+        return sum(_nbytes(v) for v in value)
+    return 64
+
+
+_ACTIVE: ContextVar[PatternCache | None] = ContextVar("carbonc_patterns", default=None)
+
+
+@contextmanager
+def patterns() -> Iterator[PatternCache]:
+    """A pattern cache for the operations run inside the block (one model run)."""
+    cache = _ACTIVE.get() or PatternCache()
+    token = _ACTIVE.set(cache)
+    try:
+        yield cache
+    finally:
+        _ACTIVE.reset(token)
+
+
+def cached(arrays: tuple[Array, ...], extra: Any, compute: Callable[[], T]) -> T:
+    """``compute()``, from the active pattern cache when there is one."""
+    cache = _ACTIVE.get()
+    return compute() if cache is None else cache.get(arrays, extra, compute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +149,8 @@ class Sparse:
         """The position of every stored cell along each axis."""
         if not self.shape:
             return ()
-        return tuple(np.unravel_index(self.index, self.shape))
+        shape = self.shape
+        return cached((self.index,), ("coords", shape), lambda: np.unravel_index(self.index, shape))
 
     def todense(self) -> Array:
         """The full array (the sample axis first when sampled)."""
@@ -89,12 +161,16 @@ class Sparse:
 
     def gather(self, index: Array) -> Array:
         """Values at the flat positions ``index`` (the fill where nothing is stored)."""
-        if index.size == self.index.size and np.array_equal(index, self.index):
+        if index is self.index or (
+            index.size == self.index.size and np.array_equal(index, self.index)
+        ):
             return self.data
-        pos = np.searchsorted(self.index, index)
-        pos = np.minimum(pos, max(self.nnz - 1, 0))
-        hit = self.index[pos] == index if self.nnz else np.zeros(index.shape, dtype=bool)
-        taken = self.data[..., pos] if self.nnz else np.zeros((*self.lead, index.size))
+        if not self.nnz:
+            return np.full((*self.lead, index.size), self.fill, dtype=self.data.dtype)
+        pos, hit = cached((self.index, index), "lookup", lambda: _lookup(self.index, index))
+        taken = self.data[..., pos]
+        if hit is None:
+            return taken
         return np.where(hit, taken, np.asarray(self.fill, dtype=taken.dtype))
 
     def permuted(self, order: Sequence[int]) -> Sparse:
@@ -102,11 +178,18 @@ class Sparse:
         order = list(order)
         if order == list(range(len(self.shape))):
             return self
+        shape = tuple(self.shape[i] for i in order)
+        index, perm = cached(
+            (self.index,), ("permute", self.shape, tuple(order)), lambda: self._permutation(order)
+        )
+        return Sparse(shape, index, self.data[..., perm], self.fill)
+
+    def _permutation(self, order: list[int]) -> tuple[Array, Array]:
         coords = self.coords()
         shape = tuple(self.shape[i] for i in order)
         index = np.ravel_multi_index(tuple(coords[i] for i in order), shape).astype(np.int64)
         perm = np.argsort(index, kind="stable")
-        return Sparse(shape, index[perm], self.data[..., perm], self.fill)
+        return index[perm], perm
 
     @classmethod
     def from_coords(
@@ -131,6 +214,28 @@ class Sparse:
         nonzero = flat != 0 if lead == 0 else (flat != 0).any(axis=tuple(range(lead)))
         index = np.flatnonzero(nonzero).astype(np.int64)
         return cls(shape, index, flat[..., index], 0.0)
+
+
+def _lookup(stored: Array, index: Array) -> tuple[Array, Array | None]:
+    """Where each of ``index`` sits in ``stored``, and whether it is there (None: all are)."""
+    pos = np.minimum(np.searchsorted(stored, index), stored.size - 1)
+    hit = stored[pos] == index
+    return pos, (None if bool(hit.all()) else hit)
+
+
+def union(indexes: Sequence[Array]) -> Array:
+    """The union of sorted position arrays (the first itself when they are all equal)."""
+    first = indexes[0]
+    if all(x is first or (x.size == first.size and np.array_equal(x, first)) for x in indexes):
+        return first
+
+    def compute() -> Array:
+        out = first
+        for x in indexes[1:]:
+            out = np.union1d(out, x)
+        return out
+
+    return cached(tuple(indexes), "union", compute)
 
 
 def worth_sparse(values: Array) -> bool:

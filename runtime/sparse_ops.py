@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from carbonc.runtime.larray import SAMPLE, Array, LArray
-from carbonc.runtime.sparse import Sparse
+from carbonc.runtime.sparse import Sparse, cached, union
 
 # A contraction's result is made dense when more than this share of its cells is stored.
 DENSE_RESULT_DENSITY = 0.25
@@ -38,6 +38,11 @@ def in_order(x: LArray, order: Sequence[str]) -> Sparse:
 
 def _labelled(s: Sparse | Array, dims: tuple[str, ...], sampled: bool) -> LArray:
     return LArray(s, (SAMPLE, *dims) if sampled else dims)
+
+
+def _coords(index: Array, shape: tuple[int, ...]) -> tuple[Array, ...]:
+    """The position of each flat ``index`` along every axis of ``shape``."""
+    return Sparse(shape, index, index).coords()
 
 
 def gather_dense(x: LArray, order: tuple[str, ...], coords: tuple[Array, ...]) -> Array:
@@ -71,11 +76,8 @@ def elementwise(
         return None
     shape = tuple(size(d) for d in order)
     aligned = [in_order(x, order) if x.sparse is not None else None for x in operands]
-    index = next(s.index for s in aligned if s is not None)
-    for s in aligned:
-        if s is not None and not (s.index.size == index.size and np.array_equal(s.index, index)):
-            index = np.union1d(index, s.index)
-    coords = tuple(np.unravel_index(index, shape)) if shape else ()
+    index = union([s.index for s in aligned if s is not None])
+    coords = _coords(index, shape)
     gathered, fills = [], []
     for x, s in zip(operands, aligned, strict=True):
         if s is not None:
@@ -160,6 +162,33 @@ def _sparse_sparse(
     if sa.fill != 0 or sb.fill != 0 or (sa.lead and sb.lead and sa.lead != sb.lead):
         return None
     a_own, b_own = core(a.dims), core(b.dims)
+    out_shape = tuple(size(d) for d in out)
+    key = (a_own, b_own, summed, out, out_shape, sa.shape, sb.shape)
+    join = cached((sa.index, sb.index), key, lambda: _join(sa, sb, a_own, b_own, summed, out, size))
+    if join is None:
+        return None
+    ia, ib, index, scatter = join
+    products = np.asarray(sa.data[..., ia] * sb.data[..., ib], dtype=float)
+    lead = sa.lead or sb.lead
+    values = np.asarray((scatter @ products.T).T) if lead else scatter @ products
+    cells = int(np.prod(out_shape, dtype=np.int64))
+    result = Sparse(out_shape, index, values, 0.0)
+    if index.size > DENSE_RESULT_DENSITY * cells:
+        return _labelled(result.todense(), out, bool(lead))
+    return _labelled(result, out, bool(lead))
+
+
+def _join(
+    sa: Sparse,
+    sb: Sparse,
+    a_own: tuple[str, ...],
+    b_own: tuple[str, ...],
+    summed: tuple[str, ...],
+    out: tuple[str, ...],
+    size: Size,
+) -> tuple[Array, Array, Array, sp.csr_matrix] | None:
+    """The pairs of stored cells of ``a`` and ``b`` that meet over ``summed``: their positions
+    ``ia``, ``ib``, the result's pattern, and the matrix adding each pair into its cell."""
     ca, cb = sa.coords(), sb.coords()
     sum_shape = tuple(size(d) for d in summed)
     ka = np.ravel_multi_index(tuple(ca[a_own.index(d)] for d in summed), sum_shape)
@@ -180,20 +209,10 @@ def _sparse_sparse(
     )
     key = np.ravel_multi_index(out_coords, out_shape) if out else np.zeros(total, dtype=np.int64)
     index, inverse = np.unique(key, return_inverse=True)
-    products = sa.data[..., ia] * sb.data[..., ib]
-    lead = sa.lead or sb.lead
-    if lead:
-        scatter = sp.csr_matrix(
-            (np.ones(total), (inverse, np.arange(total))), shape=(index.size, total)
-        )
-        values = np.asarray((scatter @ np.asarray(products, dtype=float).T).T)
-    else:
-        values = np.bincount(inverse, weights=products, minlength=index.size)
-    cells = int(np.prod(out_shape, dtype=np.int64))
-    result = Sparse(out_shape, index.astype(np.int64), values, 0.0)
-    if index.size > DENSE_RESULT_DENSITY * cells:
-        return _labelled(result.todense(), out, bool(lead))
-    return _labelled(result, out, bool(lead))
+    scatter = sp.csr_matrix(
+        (np.ones(total), (inverse, np.arange(total))), shape=(index.size, total)
+    )
+    return ia, ib, index.astype(np.int64), scatter
 
 
 def _sparse_dense(
