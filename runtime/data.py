@@ -19,7 +19,7 @@ from carbonc.dsl.span import Span
 
 from .larray import LArray
 from .provenance import sha256_array, sha256_file
-from .readers import Axis, DataError, inline_array, read_long, read_wide
+from .readers import Axis, DataError, inline_array, read_long, read_long_sparse, read_wide
 from .sparse import Sparse
 
 
@@ -240,6 +240,10 @@ def load_one(
             return LArray(Sparse.from_dense(values) if spec.sparse else values, dims), None
         assert spec.csv is not None
         path = safe_path(d.module.folder, spec.csv, d.owner.sandbox, "data")
+        if spec.sparse and spec.wide is None and not spec.mapping:
+            return LArray(
+                read_long_sparse(path, axes, spec.value, spec.columns, spec.fill), dims
+            ), path
         values = _read_csv(path, spec, axes)
         return LArray(Sparse.from_dense(values) if spec.sparse else values, dims), path
     if isinstance(spec, ParameterSpec) and spec.values is not None:

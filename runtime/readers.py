@@ -15,6 +15,8 @@ import numpy as np
 from carbonc.dsl.diagnostics import Diagnostic, Diagnostics, did_you_mean
 from carbonc.dsl.span import Span, register_source
 
+from .sparse import Sparse
+
 MAX_ERRORS = 20
 
 
@@ -149,6 +151,20 @@ def _number(text: str) -> float | None:
     return v
 
 
+def _long_rows(
+    path: Path, axes: Sequence[Axis], value: str | None, columns: Mapping[str, str]
+) -> tuple[Table, Iterable[tuple[int, list[str], list[str], int]], list[int]]:
+    """The table, its rows as (line, fields, labels, value column), and the dim columns."""
+    table = read_table(path)
+    dim_cols = [table.column(columns.get(a.name, a.name)) for a in axes]
+    val_col = table.column(value) if value is not None else -1
+    rows = (
+        (line, fields, [fields[c] if c < len(fields) else "" for c in dim_cols], val_col)
+        for line, fields in table.rows
+    )
+    return table, rows, dim_cols
+
+
 def read_long(
     path: Path,
     axes: Sequence[Axis],
@@ -160,19 +176,20 @@ def read_long(
 
     With ``value=None`` the table is a concordance: every row stands for the value 1.
     """
-    table = read_table(path)
-    dim_cols = [table.column(columns.get(a.name, a.name)) for a in axes]
-    val_col = table.column(value) if value is not None else -1
-    return _fill(
-        table,
-        axes,
-        (
-            (line, fields, [fields[c] if c < len(fields) else "" for c in dim_cols], val_col)
-            for line, fields in table.rows
-        ),
-        fill,
-        dim_cols,
-    )
+    table, rows, dim_cols = _long_rows(path, axes, value, columns)
+    return _fill(table, axes, rows, fill, dim_cols)
+
+
+def read_long_sparse(
+    path: Path,
+    axes: Sequence[Axis],
+    value: str,
+    columns: Mapping[str, str],
+    fill: float | None,
+) -> Sparse:
+    """Read a long-form table into a sparse array: only the listed cells are stored."""
+    table, rows, dim_cols = _long_rows(path, axes, value, columns)
+    return _fill_sparse(table, axes, rows, fill, dim_cols)
 
 
 def read_cells(
@@ -264,16 +281,15 @@ def read_wide(
     return _fill(table, axes, cells(), fill, [*dim_cols[:wide_pos], -1, *dim_cols[wide_pos:]])
 
 
-def _fill(
+def _collect(
     table: Table,
     axes: Sequence[Axis],
     cells: Iterable[tuple[int, list[str], list[str], int]],
-    fill: float | None,
     dim_cols: list[int],
-) -> np.ndarray:
-    shape = tuple(len(a.labels) for a in axes)
-    out = np.full(shape, np.nan)
-    seen = np.zeros(shape, dtype=bool)
+) -> tuple[np.ndarray, np.ndarray, Diagnostics]:
+    """Validate the rows: (positions, one row per cell; values; the problems found)."""
+    found: list[tuple[int, ...]] = []
+    values: list[float] = []
     first_line: dict[tuple[int, ...], int] = {}
     diags = Diagnostics()
     name = Path(table.path).name
@@ -333,7 +349,7 @@ def _fill(
                 else "remove units and thousands separators from numeric cells",
             )
             continue
-        if seen[key]:
+        if key in first_line:
             labels = ", ".join(f"{a.name}={a.labels[i]}" for a, i in zip(axes, key, strict=True))
             labels = labels or "the value"
             diags.error(
@@ -344,9 +360,43 @@ def _fill(
                 notes=(),
             )
             continue
-        seen[key] = True
         first_line[key] = line
-        out[key] = v
+        found.append(key)
+        values.append(v)
+    positions = np.array(found, dtype=np.int64).reshape(len(found), len(axes))
+    return positions, np.array(values, dtype=float), diags
+
+
+def _fill_sparse(
+    table: Table,
+    axes: Sequence[Axis],
+    cells: Iterable[tuple[int, list[str], list[str], int]],
+    fill: float | None,
+    dim_cols: list[int],
+) -> Sparse:
+    """The rows as a sparse array: a cell no row lists takes ``fill`` (0 when not given)."""
+    keys, values, diags = _collect(table, axes, cells, dim_cols)
+    if diags.has_errors:
+        raise DataError(diags.items[:MAX_ERRORS])
+    shape = tuple(len(a.labels) for a in axes)
+    return Sparse.from_coords(tuple(keys.T), values, shape, 0.0 if fill is None else fill)
+
+
+def _fill(
+    table: Table,
+    axes: Sequence[Axis],
+    cells: Iterable[tuple[int, list[str], list[str], int]],
+    fill: float | None,
+    dim_cols: list[int],
+) -> np.ndarray:
+    shape = tuple(len(a.labels) for a in axes)
+    out = np.full(shape, np.nan)
+    seen = np.zeros(shape, dtype=bool)
+    name = Path(table.path).name
+    keys, values, diags = _collect(table, axes, cells, dim_cols)
+    if keys.size:
+        out[tuple(keys.T)] = values
+        seen[tuple(keys.T)] = True
     absent = _absent(axes)
     if absent is not None:  # labels the module does not list are structurally zero
         out[absent & ~seen] = 0.0

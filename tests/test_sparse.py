@@ -179,3 +179,76 @@ def test_singular_sparse_system_names_the_product(tmp_path: Path) -> None:
     with pytest.raises(CarbonError) as exc:
         model.run(arrays=arrays)
     assert "singular" in str(exc.value) and "product=p0007" in str(exc.value)
+
+
+def _write_csv_model(tmp_path: Path, s: lca_gen.System, units: list[int], gases: list[str]) -> Path:
+    """The benchmark's model with its exchange tables read from long-form CSVs."""
+    procs, prods = lca_gen.labels("P", s.n), lca_gen.labels("p", s.n)
+    flows = lca_gen.labels("f", s.n_flows)
+    rows = ["product,process,value"]
+    rows += [
+        f"{prods[r]},{procs[c]},{float(v)!r}"
+        for r, c, v in zip(s.tech_rows, s.tech_cols, s.tech_amounts, strict=True)
+    ]
+    (tmp_path / "tin.csv").write_text("\n".join(rows) + "\n")
+    rows = ["product,process,value"] + [
+        f"{prods[i]},{procs[i]},{float(s.production[i])!r}" for i in range(s.n)
+    ]
+    (tmp_path / "tout.csv").write_text("\n".join(rows) + "\n")
+    rows = ["flow,process,value"]
+    rows += [
+        f"{flows[r]},{procs[c]},{float(v)!r}"
+        for r, c, v in zip(s.bio_rows, s.bio_cols, s.bio_amounts, strict=True)
+    ]
+    (tmp_path / "bio.csv").write_text("\n".join(rows) + "\n")
+    text = lca_gen.model_text(s.n, len(units))
+    text = (
+        text.replace(
+            "technosphere_in: {dims: [product, process], sparse: true, values: 0}",
+            "technosphere_in: {dims: [product, process], sparse: true, csv: tin.csv}",
+        )
+        .replace(
+            "technosphere_out: {dims: [product, process], sparse: true, values: 0}",
+            "technosphere_out: {dims: [product, process], sparse: true, csv: tout.csv}",
+        )
+        .replace(
+            "biosphere: {dims: [flow, process], unit: kg, sparse: true, values: 0}",
+            "biosphere: {dims: [flow, process], unit: kg, sparse: true, csv: bio.csv}",
+        )
+    )
+    assert text.count("csv:") == 3
+    path = tmp_path / "m.carbon"
+    path.write_text(text)
+    return path
+
+
+def test_sparse_entries_read_from_long_csv(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sparse_solve, "DENSE_MAX", 50)
+    s = lca_gen.generate(200, seed=6)
+    units = lca_gen.demands(s, 3)
+    path = _write_csv_model(tmp_path, s, units, list(lca_gen.GASES))
+    model = load(path)
+    gases = list(model.dims["gas"].labels)
+    given = lca_gen.carbonc_arrays(s, units, gases)
+    loaded = model.load_data()
+    tin = loaded.arrays["technosphere_in"].sparse
+    assert tin is not None and tin.nnz == len(s.tech_rows)
+    result = model.run(arrays={"demand": given["demand"], "gas_of": given["gas_of"]})
+    np.testing.assert_allclose(_scores(result), _reference(s, units), rtol=1e-10)
+    assert any("tin.csv" in k for k in result.provenance["data_files"])
+
+
+def test_bad_rows_of_a_sparse_csv_are_located(tmp_path: Path) -> None:
+    from carbonc.dsl.diagnostics import CarbonError
+
+    s = lca_gen.generate(60, seed=7)
+    path = _write_csv_model(tmp_path, s, [0], list(lca_gen.GASES))
+    lines = (tmp_path / "tin.csv").read_text().splitlines()
+    lines.append(lines[1])  # a duplicate row
+    lines.append("p9999,P0001,1.0")  # an unknown product
+    (tmp_path / "tin.csv").write_text("\n".join(lines) + "\n")
+    with pytest.raises(CarbonError) as exc:
+        load(path).load_data()
+    text = str(exc.value)
+    assert f"tin.csv:{len(lines) - 1}:1: error[E0805]: duplicate row" in text
+    assert f"tin.csv:{len(lines)}:1: error[E0806]: unknown label `p9999`" in text
