@@ -240,10 +240,10 @@ def load_one(
             return LArray(Sparse.from_dense(values) if spec.sparse else values, dims), None
         assert spec.csv is not None
         path = safe_path(d.module.folder, spec.csv, d.owner.sandbox, "data")
-        if spec.sparse and spec.wide is None and not spec.mapping:
-            return LArray(
-                read_long_sparse(path, axes, spec.value, spec.columns, spec.fill), dims
-            ), path
+        if spec.sparse and spec.wide is None:
+            value = None if spec.mapping else spec.value  # a concordance: each row is a 1
+            table = read_long_sparse(path, axes, value, spec.columns, spec.fill)
+            return LArray(table, dims), path
         values = _read_csv(path, spec, axes)
         return LArray(Sparse.from_dense(values) if spec.sparse else values, dims), path
     if isinstance(spec, ParameterSpec) and spec.values is not None:

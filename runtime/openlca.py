@@ -203,16 +203,16 @@ dimensions:
   functional_unit: {{csv: demand.csv, column: functional_unit}}
 data:
   technosphere_in:
-    {{csv: technosphere_in.csv, dims: [product, process], fill: 0, uncertainty: {{column: uncertainty}}}}
+    {{csv: technosphere_in.csv, dims: [product, process], sparse: true, uncertainty: {{column: uncertainty}}}}
   technosphere_out:
-    {{csv: technosphere_out.csv, dims: [product, process], fill: 0, uncertainty: {{column: uncertainty}}}}
-  reference: {{csv: reference.csv, dims: [product, process], mapping: true}}
+    {{csv: technosphere_out.csv, dims: [product, process], sparse: true, uncertainty: {{column: uncertainty}}}}
+  reference: {{csv: reference.csv, dims: [product, process], mapping: true, sparse: true}}
   biosphere:
-    {{csv: biosphere.csv, dims: [flow, process], unit: kg, fill: 0, uncertainty: {{column: uncertainty}}}}
+    {{csv: biosphere.csv, dims: [flow, process], unit: kg, sparse: true, uncertainty: {{column: uncertainty}}}}
   mass: {{csv: properties.csv, dims: [product], value: mass}}
   energy: {{csv: properties.csv, dims: [product], value: energy}}
   price: {{csv: properties.csv, dims: [product], value: price}}
-  explicit_factors: {{csv: allocation.csv, dims: [process, product], fill: 0}}
+  explicit_factors: {{csv: allocation.csv, dims: [process, product], sparse: true}}
   demand: {{csv: demand.csv, dims: [product, functional_unit], fill: 0}}
   gas_of: {{csv: gas_of.csv, dims: [flow, gas], mapping: true}}
 import:

@@ -183,11 +183,12 @@ def read_long(
 def read_long_sparse(
     path: Path,
     axes: Sequence[Axis],
-    value: str,
+    value: str | None,
     columns: Mapping[str, str],
     fill: float | None,
 ) -> Sparse:
-    """Read a long-form table into a sparse array: only the listed cells are stored."""
+    """Read a long-form table into a sparse array: only the listed cells are stored (with
+    ``value=None``, a concordance: every listed cell is 1)."""
     table, rows, dim_cols = _long_rows(path, axes, value, columns)
     return _fill_sparse(table, axes, rows, fill, dim_cols)
 

@@ -186,14 +186,9 @@ class PlanBuilder:
         forms of uncertainty see it dense.
         """
         if isinstance(nominal, Sparse):
-            if u.dist is not None and u.dist.kind != "dirichlet" and nominal.fill == 0:
-                flat = np.asarray(nominal.data, dtype=float).reshape(-1).copy()
-                plan = Plan(u, (nominal.nnz,), flat, pattern=nominal)
-                group = self.group(u, u.dist, np.arange(plan.size, dtype=np.int64), flat)
-                if group is None:
-                    return None
-                plan.groups.append(group)
-                return plan
+            single = u.dist is not None and u.dist.kind != "dirichlet"
+            if (single or u.column is not None) and nominal.fill == 0:
+                return self.sparse(u, nominal)
             nominal = nominal.todense()
         shape = tuple(len(self.coords[d].labels) for d in u.dims)
         flat = np.broadcast_to(np.asarray(nominal, dtype=float), shape).reshape(-1).copy()
@@ -212,6 +207,31 @@ class PlanBuilder:
             return self.empirical(plan)
         for dist, index in cells.items():
             group = self.group(u, dist, np.asarray(index, dtype=np.int64), flat)
+            if group is None:
+                return None
+            plan.groups.append(group)
+        return plan
+
+    def sparse(self, u: InputUncertainty, nominal: Sparse) -> Plan | None:
+        """The plan of a sparse input: its stored cells are the elements (a cell not stored is
+        a zero, an exchange that does not exist, and stays zero)."""
+        flat = np.asarray(nominal.data, dtype=float).reshape(-1).copy()
+        plan = Plan(u, (nominal.nnz,), flat, pattern=nominal)
+        if u.dist is not None:
+            cells = {u.dist: np.arange(plan.size, dtype=np.int64)}
+        else:
+            shape = tuple(len(self.coords[d].labels) for d in u.dims)
+            parsed = self.column_cells(u, shape)
+            if parsed is None:
+                return None
+            cells = {}
+            for dist, positions in parsed.items():
+                # A row's flat position in the table is found among the stored cells; a row
+                # with an uncertainty is one of them (the same file gave its value).
+                at = np.searchsorted(nominal.index, np.asarray(positions, dtype=np.int64))
+                cells[dist] = at[nominal.index[np.minimum(at, nominal.nnz - 1)] == positions]
+        for dist, index in cells.items():
+            group = self.group(u, dist, index, flat)
             if group is None:
                 return None
             plan.groups.append(group)
