@@ -252,3 +252,30 @@ def test_bad_rows_of_a_sparse_csv_are_located(tmp_path: Path) -> None:
     text = str(exc.value)
     assert f"tin.csv:{len(lines) - 1}:1: error[E0805]: duplicate row" in text
     assert f"tin.csv:{len(lines)}:1: error[E0806]: unknown label `p9999`" in text
+
+
+def test_per_row_uncertainty_of_a_sparse_entry(tmp_path: Path) -> None:
+    """Each stored cell takes the distribution of its own CSV row; absent cells stay zero."""
+    rows = ["a,b,value,uncertainty", "a1,b1,10,±10%", "a2,b3,20,±20%", "a3,b2,5,"]
+    (tmp_path / "x.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "m.carbon").write_text(
+        "carbon: 1\nmodel: t\n"
+        "dimensions: {a: [a1, a2, a3], b: [b1, b2, b3]}\n"
+        "data:\n"
+        "  x: {csv: x.csv, dims: [a, b], sparse: true, uncertainty: {column: uncertainty}}\n"
+        "rules:\n"
+        "  total: {expr: 'sum(sum(x, over=a), over=b)'}\n"
+        "  by_b: {expr: 'sum(x, over=a)'}\n"
+        "outputs: [total, by_b]\n"
+    )
+    model = load(tmp_path / "m.carbon")
+    assert model.load_data().arrays["x"].sparse is not None
+    r = model.run(uncertainty=Uncertainty(samples=20_000, seed=3))
+    stats = r["total"].stats
+    assert stats is not None
+    sd = np.hypot(10 * 0.1 / 1.959964, 20 * 0.2 / 1.959964)
+    assert abs(float(stats["mean"]) - 35.0) < 4 * sd / np.sqrt(20_000)
+    assert abs(float(stats["sd"]) - sd) < 0.03 * sd
+    by_b = r["by_b"].stats
+    assert by_b is not None
+    np.testing.assert_allclose(np.asarray(by_b["sd"])[1], 0.0, atol=1e-12)  # b2: exact 5
