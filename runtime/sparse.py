@@ -198,7 +198,7 @@ class Sparse:
         """A sparse array from the positions of its cells; repeated cells are added up."""
         index = np.ravel_multi_index(tuple(np.asarray(c) for c in coords), shape).astype(np.int64)
         data = np.asarray(data, dtype=float)
-        unique, inverse = np.unique(index, return_inverse=True)
+        unique, inverse = unique_inverse(index)
         if unique.size == index.size:
             perm = np.argsort(index, kind="stable")
             return cls(shape, index[perm], data[..., perm], fill)
@@ -230,12 +230,26 @@ def union(indexes: Sequence[Array]) -> Array:
         return first
 
     def compute() -> Array:
-        out = first
-        for x in indexes[1:]:
-            out = np.union1d(out, x)
-        return out
+        # Sorted runs: a stable sort merges them in linear time, then duplicates go.
+        merged = np.sort(np.concatenate(indexes), kind="stable")
+        keep = np.ones(merged.size, dtype=bool)
+        np.not_equal(merged[1:], merged[:-1], out=keep[1:])
+        return merged[keep]
 
     return cached(tuple(indexes), "union", compute)
+
+
+def unique_inverse(key: Array) -> tuple[Array, Array]:
+    """The sorted distinct values of ``key`` and where each element of ``key`` lands in them
+    (``np.unique(..., return_inverse=True)``, by one sort: numpy's hash-based unique is slower
+    on the hundreds of thousands of positions of an exchange table)."""
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    new = np.ones(ordered.size, dtype=bool)
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    inverse = np.empty(key.size, dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
 
 
 def worth_sparse(values: Array) -> bool:

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from carbonc.runtime.larray import SAMPLE, Array, LArray
-from carbonc.runtime.sparse import Sparse, cached, union
+from carbonc.runtime.sparse import Sparse, cached, union, unique_inverse
 
 # A contraction's result is made dense when more than this share of its cells is stored.
 DENSE_RESULT_DENSITY = 0.25
@@ -208,7 +208,7 @@ def _join(
         ca[a_own.index(d)][ia] if d in a_own else cb[b_own.index(d)][ib] for d in out
     )
     key = np.ravel_multi_index(out_coords, out_shape) if out else np.zeros(total, dtype=np.int64)
-    index, inverse = np.unique(key, return_inverse=True)
+    index, inverse = unique_inverse(key)
     scatter = sp.csr_matrix(
         (np.ones(total), (inverse, np.arange(total))), shape=(index.size, total)
     )
