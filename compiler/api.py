@@ -250,10 +250,21 @@ class Model:
             raise CarbonError(sorted_diagnostics(diags.items))
         return loaded
 
-    def check_data(self, data: Mapping[str, str | Path] | None = None) -> None:
+    @_sparse_patterns
+    def check_data(
+        self,
+        data: Mapping[str, str | Path] | None = None,
+        choose: Mapping[str, str] | None = None,
+    ) -> None:
         """Load the data only to validate it, skipping unbound inputs of a method run on its own.
 
-        Per-row uncertainties of data entries are checked too, against the values they spread.
+        Per-row uncertainties of data entries are checked too, against the values they spread,
+        and so are the assertions about data alone: those that need no solve (the allocation
+        factors of an LCA, the shares of a mix), under the given or default choices.
+
+        Raises:
+            CarbonError: a bad file, row or cell.
+            AssertionFailed: an assertion about the data does not hold.
         """
         from carbonc.runtime.sampling import build_plans
 
@@ -265,10 +276,38 @@ class Model:
                 raise CarbonError(real) from None
             return
         uncertain = {q: u for q, u in self.checked.uncertain.items() if q in loaded.arrays}
-        nominal = {q: loaded.arrays[q].values for q in uncertain}
+        nominal = {q: loaded.arrays[q].raw for q in uncertain}
         units = {q: self.checked.ir[q].unit for q in uncertain}
         defs = self.program.definitions
         build_plans(uncertain, nominal, defs, self.dims, units, loaded.paths)
+        self._check_data_asserts(loaded, self.resolve_choices(choose))
+
+    def _check_data_asserts(self, loaded: Loaded, choices: Mapping[str, str]) -> None:
+        """Evaluate the assertions that read data and cheap rules only (no solve)."""
+        from carbonc.runtime.executor import Executor
+        from carbonc.runtime.results import Results
+
+        labels = {d: dim.index for d, dim in self.dims.items()}
+        ex = Executor(self.checked.ir, self.checked.order, labels, loaded.arrays, choices)
+
+        def cheap(q: str) -> bool:
+            ops = [ex.ir[q]]
+            while ops:
+                op = ops.pop()
+                if isinstance(op, (ir.LeontiefSolve, ir.LeontiefInverse)):
+                    return False
+                ops.extend(ir.operands(op))
+            return True
+
+        active = [a for a in self.checked.asserts if all(cheap(q) for q in ex.needed(a.reads))]
+        if not active:
+            return
+        with _solve_errors():
+            ex.run(set().union(*(a.reads for a in active)))
+        coords = {d: dim.labels for d, dim in self.dims.items()}
+        _, failures = self._asserts(ex, coords, active, {})
+        if failures:
+            raise AssertionFailed(failures, Results({}, {}, [], None))
 
     # -- running ------------------------------------------------------------------------
 

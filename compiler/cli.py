@@ -136,7 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
         c.add_argument("--json", action="store_true", help="print diagnostics (and graphs) as JSON")
         return c
 
-    model_cmd("check", "check a model and its data; silent when clean")
+    check = model_cmd("check", "check a model and its data; silent when clean")
+    check.add_argument(
+        "--choose",
+        action="append",
+        metavar="NAME=VALUE",
+        help="check the data assertions under this choice (default: the declared defaults)",
+    )
+    check.add_argument(
+        "--data",
+        action="append",
+        metavar="NAME=PATH",
+        help="check entry NAME read from another file of the same shape",
+    )
     run = model_cmd("run", "run a model and report or write its outputs")
     run.add_argument(
         "--choose", action="append", metavar="NAME=VALUE", help="set a choice for this run"
@@ -308,7 +320,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_ERRORS
     try:
         if args.command == "check":
-            model.check_data()
+            try:
+                model.check_data(_pairs(args.data, "--data"), _pairs(args.choose, "--choose"))
+            except AssertionFailed as exc:  # for `check`, a false data assertion is an error
+                raise CarbonError(exc.diagnostics) from None
             if model.warnings:
                 _report(model.warnings, args.json, sys.stderr)
             return EXIT_OK
