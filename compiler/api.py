@@ -370,8 +370,6 @@ class Model:
             roots |= set(uncertain)  # their nominal values centre the distributions
         with _solve_errors():
             values = ex.run(roots)
-        from carbonc.runtime.sparse_ops import densify
-
         coords = {d: dim.labels for d, dim in self.dims.items()}
         base = self.path.parent
         stats: dict[str, dict[str, np.ndarray]] = {}
@@ -403,7 +401,7 @@ class Model:
             extra["inputs"] = {q: _describe(u) for q, u in sorted(uncertain.items())}
         out = {}
         for q in names:
-            arr = densify(values[q])  # results are reported dense
+            arr = values[q]  # a sparse result stays sparse; readers see it dense (LArray.values)
             d = self.program.definitions[q]
             out[q] = Result(
                 q,
@@ -632,8 +630,15 @@ class Model:
                 ]
             )
         d = demand.array.aligned(("product", "functional_unit"))[:, units.index(chosen)]
+        if a.array.sparse is not None:  # a database-size A is walked column by column
+            from carbonc.runtime.sparse_ops import to_csr
+
+            size = lambda d: len(self.dims[d].labels)  # noqa: E731
+            matrix: Any = to_csr(a.array, ("product",), ("product_to",), size).tocsc()
+        else:
+            matrix = np.asarray(a.array.aligned(("product", "product_to")))
         nodes = supply_tree(
-            np.asarray(a.array.aligned(("product", "product_to"))),
+            matrix,
             np.asarray(direct.array.aligned(("product_to",))),
             np.asarray(per_unit.array.aligned(("product_to",))),
             np.asarray(d),

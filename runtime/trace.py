@@ -11,6 +11,7 @@ end by themselves once each round trip becomes small.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,7 +29,7 @@ class Node:
 
 
 def supply_tree(
-    a: np.ndarray,
+    a: Any,
     direct: np.ndarray,
     per_unit: np.ndarray,
     demand: np.ndarray,
@@ -40,7 +41,8 @@ def supply_tree(
     """The supply-chain tree of one functional unit, depth first, largest branch first.
 
     Args:
-        a: input coefficients, ``a[i, j]`` = amount of product i per unit of product j.
+        a: input coefficients, ``a[i, j]`` = amount of product i per unit of product j: a
+            numpy array, or a SciPy CSC matrix for a database-size system.
         direct: direct CO2e per unit of each product's provider.
         per_unit: cumulative CO2e per unit of each product (direct plus all upstream).
         demand: the functional unit's amount of each product.
@@ -66,10 +68,17 @@ def supply_tree(
         )
         if depth + 1 >= max_depth:
             continue
-        inputs = a[:, j] * amount
+        inputs = _column(a, j) * amount
         order = np.argsort(np.abs(inputs * per_unit))  # smallest first: popped last
         stack.extend((depth + 1, int(i), float(inputs[i])) for i in order if inputs[i] != 0.0)
     return out
+
+
+def _column(a: Any, j: int) -> np.ndarray:
+    """Column ``j`` of a dense array or a SciPy sparse matrix, as a dense vector."""
+    if isinstance(a, np.ndarray):
+        return a[:, j]
+    return np.asarray(a[:, [j]].toarray()).ravel()
 
 
 def render_tree(nodes: list[Node], unit: str) -> str:

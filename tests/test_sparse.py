@@ -279,3 +279,32 @@ def test_per_row_uncertainty_of_a_sparse_entry(tmp_path: Path) -> None:
     by_b = r["by_b"].stats
     assert by_b is not None
     np.testing.assert_allclose(np.asarray(by_b["sd"])[1], 0.0, atol=1e-12)  # b2: exact 5
+
+
+def test_trace_walks_a_sparse_technosphere(tmp_path: Path) -> None:
+    """`carbonc trace` on sparse tables gives the tree of the same tables held dense."""
+    s = lca_gen.generate(150, seed=8)
+    units = lca_gen.demands(s, 1)
+    path = _write_csv_model(tmp_path, s, units, list(lca_gen.GASES))
+    text = path.read_text()
+    demand = "demand: {dims: [product, functional_unit], values: 0}"
+    assert demand in text
+    text = text.replace(
+        demand,
+        f"demand: {{dims: [product, functional_unit], fill: 0, "
+        f"values: {{{lca_gen.labels('p', s.n)[units[0]]}: {{fu0: 1}}}}}}",
+    )
+    text = text.replace(
+        "gas_of: {dims: [flow, gas], values: 0}",
+        "gas_of: {dims: [flow, gas], fill: 0, values: {f00: {CO2: 1}, f01: {CH4: 1}}}",
+    )
+    path.write_text(text)
+    dense = tmp_path / "dense.carbon"
+    dense.write_text(text.replace("sparse: true", "fill: 0"))
+    a = load(path)
+    assert a.load_data().arrays["technosphere_in"].sparse is not None
+    trees = [load(p).trace("lca", cutoff=0.001, depth=5) for p in (path, dense)]
+    assert trees[0][0] == trees[1][0] and len(trees[0][1]) > 10
+    for x, y in zip(trees[0][1], trees[1][1], strict=True):
+        assert (x.depth, x.product) == (y.depth, y.product)
+        assert x.cumulative == pytest.approx(y.cumulative, rel=1e-9)
