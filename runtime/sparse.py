@@ -1,4 +1,4 @@
-"""Sparse labelled arrays and the kernels that keep them sparse.
+"""Sparse arrays: the cells a table stores, one fill value for the rest, and a pattern cache.
 
 An LCA database of ecoinvent's size has 25,000 products and processes: a [product, process]
 exchange table is 625 million cells, of which about 500,000 are not zero. Such a table is held
@@ -7,11 +7,13 @@ one *fill* value for every other cell. The fill need not be zero: ``1 - referenc
 pattern of ``reference`` with fill 1, and a comparison such as ``technosphere_in >= 0`` gives
 stored booleans with fill ``True``.
 
-The kernels in ``sparse_ops`` cover what matrix-method LCA needs: element-wise operations (the result keeps
-the union of the patterns, and the fill is the operation applied to the fills), sums over dims,
-and contractions (``sum(a * b, over=...)`` and ``@``) as sparse products. Each returns ``None``
-when it cannot keep its result sparse (for example when the fill would differ from cell to
-cell); the executor then falls back to dense arrays, which is always correct.
+The kernels in ``sparse_ops`` cover what matrix-method LCA needs: element-wise operations (the
+result keeps the union of the patterns, and the fill is the operation applied to the fills),
+sums over dims, and contractions (``sum(a * b, over=...)`` and ``@``) as sparse products. Each
+returns ``None`` when it cannot keep its result sparse (for example when the fill would differ
+from cell to cell); the executor then falls back to dense arrays, which is always correct.
+Tables become sparse only when declared (``sparse: true``) or given as SciPy sparse matrices,
+and a constant spread over a large table is held as a fill value.
 
 A sampled array stores one row of values per Monte Carlo sample over the same pattern: the
 sample axis stays dense and first, as everywhere else.
@@ -30,9 +32,8 @@ import numpy as np
 import numpy.typing as npt
 
 Array = npt.NDArray[Any]
-# A data table is kept sparse when it has at least this many cells and at most this density.
+# A constant spread over at least this many cells is held as a fill value (nothing stored).
 SPARSE_MIN_CELLS = 1 << 20
-SPARSE_MAX_DENSITY = 0.1
 
 
 T = TypeVar("T")
@@ -140,11 +141,6 @@ class Sparse:
         """How many cells the array has (per sample)."""
         return int(np.prod(self.shape, dtype=np.int64))
 
-    @property
-    def nbytes(self) -> int:
-        """Bytes held by the positions and values."""
-        return int(self.index.nbytes + self.data.nbytes)
-
     def coords(self) -> tuple[Array, ...]:
         """The position of every stored cell along each axis."""
         if not self.shape:
@@ -250,10 +246,3 @@ def unique_inverse(key: Array) -> tuple[Array, Array]:
     inverse = np.empty(key.size, dtype=np.int64)
     inverse[order] = np.cumsum(new) - 1
     return ordered[new], inverse
-
-
-def worth_sparse(values: Array) -> bool:
-    """Whether a dense data table is large and empty enough to hold as :class:`Sparse`."""
-    if values.size < SPARSE_MIN_CELLS:
-        return False
-    return int(np.count_nonzero(values)) <= SPARSE_MAX_DENSITY * values.size

@@ -248,11 +248,6 @@ def _sparse_dense(
     return LArray(result.reshape(shape), (*rows, *rest))
 
 
-def densify(x: LArray) -> LArray:
-    """``x`` as a dense array (for results and readers that need every cell)."""
-    return x if x.sparse is None else LArray(x.values, x.dims)
-
-
 def realign(x: LArray, dims: tuple[str, ...]) -> LArray:
     """A sparse ``x`` with its axes in the order ``dims`` (the sample axis stays first)."""
     order = core(dims)
