@@ -569,7 +569,9 @@ class Model:
             factors = rank_correlations(
                 uniforms,
                 y,
-                lambda s, j: self._element_label(s, members[s], j, widths[s]),
+                lambda s, j: self._element_label(
+                    s, members[s], j, widths[s], sampler.plans[members[s][0]].pattern
+                ),
                 varies,
             )
         return Sensitivity(q, method, n, seed, factors)
@@ -648,11 +650,18 @@ class Model:
         )
         return chosen, nodes
 
-    def _element_label(self, stream: str, members: list[str], j: int, width: int) -> str:
-        """How an input element is named in a ranking: ``ef[fuel=coal]``, or the input."""
+    def _element_label(
+        self, stream: str, members: list[str], j: int, width: int, pattern: Sparse | None = None
+    ) -> str:
+        """How an input element is named in a ranking: ``ef[fuel=coal]``, or the input.
+
+        The elements of a sparse input are its stored cells (``pattern``).
+        """
         name = _stream_label(stream, members)
         if width == 1:
             return name
+        if pattern is not None:
+            j = int(pattern.index[j])
         dims = self.checked.ir[members[0]].dims
         idx = np.unravel_index(j, tuple(len(self.dims[d].labels) for d in dims))
         where = ", ".join(

@@ -279,6 +279,9 @@ def test_per_row_uncertainty_of_a_sparse_entry(tmp_path: Path) -> None:
     by_b = r["by_b"].stats
     assert by_b is not None
     np.testing.assert_allclose(np.asarray(by_b["sd"])[1], 0.0, atol=1e-12)  # b2: exact 5
+    ranking = model.sensitivity("total", samples=4000, seed=1).factors
+    names = [f.name for f in ranking]
+    assert names[:2] == ["x[a=a2, b=b3]", "x[a=a1, b=b1]"]  # the stored cells, by label
 
 
 def test_trace_walks_a_sparse_technosphere(tmp_path: Path) -> None:
