@@ -32,7 +32,7 @@ import scipy.sparse.linalg as spl
 from carbonc.runtime import linalg
 from carbonc.runtime.larray import Array
 
-DENSE_MAX = 3000  # up to this many products, densify and factorise with LAPACK
+DENSE_MAX = 1000  # up to this many products, densify and factorise with LAPACK
 RTOL = 1e-13  # stop when a sweep changes x by less than this, relative to its largest entry
 MAX_SWEEPS = 2000  # beyond this (predicted from the contraction rate), factorise instead
 SAMPLE_CHUNK_ENTRIES = 1 << 24  # matrix entries per block-diagonal chunk of samples
