@@ -6,7 +6,8 @@ and the factors are reused for every solve, plain or transposed:
 - block-diagonal matrices (one region's technology, as in EEBT) get one small LU per block;
 - large matrices get a single-precision LU refined to double precision against the
   double-precision matrix (mixed-precision iterative refinement), which halves both the time
-  and the memory of the factorisation;
+  and the memory of the factorisation; it is computed by a blocked LU of our own (see
+  ``blocked_getrf``) so that BLAS's work buffer stays small;
 - small matrices get a double-precision LU.
 
 The inverse itself is produced only when a model names ``leontief(A)`` alone.
@@ -20,6 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg as sla
 
+from . import rawblas
+
 # Pivots below this, relative to the largest, mean I - A is singular to working precision.
 SINGULAR_RTOL = 1e-13
 # From this size on, factorise in single precision and refine (see the module docstring).
@@ -27,6 +30,10 @@ MIXED_PRECISION_MIN = 1500
 CORRECTION_RTOL = 1e-6
 SOLVE_BATCH = 64  # right-hand sides solved (and refined) together
 REFINE_MAX_STEPS = 8
+LU_PANEL = 256  # columns the blocked LU factorises together
+# Trailing-matrix columns per BLAS call of the blocked LU: OpenBLAS packs the block it multiplies
+# into a work buffer that stays resident, 4 bytes x LU_PANEL x this many columns (2 MiB).
+LU_UPDATE_COLUMNS = 2048
 
 # (rows, their diagonal block, A[rows, :] in float64); with True, chunks of a few MB at most
 RowBlocks = Callable[[bool], Iterator[tuple[slice, slice, np.ndarray]]]
@@ -94,7 +101,12 @@ def factorize_buffer(mt: np.ndarray, blocks: list[slice], rows: RowBlocks | None
     for b in blocks:
         sub = mt[b, b] if len(blocks) > 1 else mt
         ft = np.asfortranarray(sub.T) if len(blocks) > 1 else sub.T
-        lu, piv, info = getrf(ft, overwrite_a=True)
+        if ft.dtype == np.float32 and ft.shape[0] > LU_PANEL:
+            lu = ft
+            piv, info = blocked_getrf(ft)
+        else:
+            lu, piv, lapack_info = getrf(ft, overwrite_a=True)
+            info = int(lapack_info)
         if info > 0:
             raise SingularSystem("I - A is singular", [b.start + info - 1])
         _check(lu, b.start)
@@ -109,6 +121,42 @@ def factorize_buffer(mt: np.ndarray, blocks: list[slice], rows: RowBlocks | None
                 f"I - A is ill-conditioned (reciprocal condition number {rcond:.2e})", worst
             )
     return f
+
+
+def blocked_getrf(ft: np.ndarray) -> tuple[np.ndarray, int]:
+    """LU with partial pivoting of the Fortran-ordered float32 matrix ``ft``, in place.
+
+    The right-looking blocked algorithm of LAPACK's ``sgetrf``, with the same factors and
+    pivots (up to rounding): factorise a panel of ``LU_PANEL`` columns, swap its pivot rows
+    across the matrix, then update the trailing matrix. LAPACK (OpenBLAS) updates the whole
+    trailing matrix in one call, and OpenBLAS packs up to ~9,800 of its columns at once into
+    a work buffer that then stays resident (17.5 MiB at 9,800 sectors, on top of the factors);
+    here each call updates ``LU_UPDATE_COLUMNS`` columns, which costs no measurable time.
+
+    Returns:
+        The pivots as scipy's ``getrf`` returns them (0-based) and LAPACK's info (> 0: the
+        1-based column of the first exactly zero pivot).
+    """
+    m = rawblas.Matrix(ft)
+    n = m.n
+    ipiv = np.zeros(n, dtype=np.int32)
+    info = 0
+    for j in range(0, n, LU_PANEL):
+        jb = min(LU_PANEL, n - j)
+        panel_info = m.getrf(j, n - j, jb, ipiv[j : j + jb])
+        if panel_info > 0 and info == 0:
+            info = j + panel_info
+        ipiv[j : j + jb] += j  # LAPACK's pivots are relative to the panel
+        m.laswp(0, j, j + 1, j + jb, ipiv)  # the rows of L to the left
+        rest = n - j - jb
+        if rest:
+            m.laswp(j + jb, rest, j + 1, j + jb, ipiv)
+            for c in range(j + jb, n, LU_UPDATE_COLUMNS):
+                w = min(LU_UPDATE_COLUMNS, n - c)
+                m.trsm_lower_unit(j, jb, c, w)  # the panel's rows of U
+                m.gemm_update(j + jb, rest, j, jb, c, w)  # the Schur complement
+    ipiv -= 1
+    return ipiv, info
 
 
 def _raw_solve(
