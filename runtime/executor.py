@@ -91,16 +91,7 @@ class Executor:
                 raise SolveError(str(exc), a.span, self._column_labels(rows, exc.columns)) from None
         dtype = np.float32 if n >= linalg.MIXED_PRECISION_MIN else np.float64
         buf = np.empty((n, n), dtype=dtype)
-        diagonal: list[slice] = []
-        block_diagonal = len(rows) > 1
-        for sl, block, chunk in row_blocks(True):
-            np.negative(chunk, out=buf[sl])
-            if block_diagonal:  # (any() scans without a temporary copy)
-                block_diagonal = not (chunk[:, : block.start].any() or chunk[:, block.stop :].any())
-            if not diagonal or diagonal[-1] != block:
-                diagonal.append(block)
-        buf.flat[:: n + 1] += 1.0
-        blocks = diagonal if block_diagonal else [slice(0, n)]
+        blocks = _fill_system(buf, row_blocks, len(rows) > 1)
         try:
             self.factors[key] = linalg.factorize_buffer(buf, blocks, row_blocks)
         except linalg.SingularSystem as exc:
@@ -391,6 +382,25 @@ class Executor:
         return op.default
 
 
+def _fill_system(buf: np.ndarray, row_blocks: linalg.RowBlocks, blocked: bool) -> list[slice]:
+    """Write I - A into ``buf`` from A's rows; return its diagonal blocks, or the whole range.
+
+    A function of its own so that no chunk of A outlives the filling (a loop variable would
+    stay alive, and resident, through the factorisation).
+    """
+    n = buf.shape[0]
+    diagonal: list[slice] = []
+    block_diagonal = blocked
+    for sl, block, chunk in row_blocks(True):
+        np.negative(chunk, out=buf[sl])
+        if block_diagonal:  # (any() scans without a temporary copy)
+            block_diagonal = not (chunk[:, : block.start].any() or chunk[:, block.stop :].any())
+        if not diagonal or diagonal[-1] != block:
+            diagonal.append(block)
+    buf.flat[:: n + 1] += 1.0
+    return diagonal if block_diagonal else [slice(0, n)]
+
+
 def _binary(ex: Executor, op: ir.Binary) -> LArray:
     a, b = ex.evaluate(op.a), ex.evaluate(op.b)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
@@ -552,7 +562,9 @@ def _fresh(ex: Executor, op: ir.Op, order: tuple[str, ...]) -> np.ndarray:
 
 def _solve(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> None:
     """Overwrite ``rhs`` (n x k) with the solution."""
-    rhs[...] = _solution(ex, op, rhs, transposed)
+    x = _solution(ex, op, rhs, transposed)
+    if x is not rhs:  # an LU solve works in place; block-Jacobi returns a new array
+        rhs[...] = x
 
 
 def _solution(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> np.ndarray:

@@ -49,7 +49,7 @@ class SingularSystem(ArithmeticError):
 
 @dataclass
 class Factors:
-    """The factors of I - A (stored transposed, see ``factorize``), with how to refine."""
+    """The factors of I - A (stored transposed, see ``factorize_buffer``), with how to refine."""
 
     n: int
     lu: list[np.ndarray]  # one LU per diagonal block (a single block when not block-diagonal)
@@ -176,46 +176,102 @@ def _raw_solve(
     return out
 
 
-def _residual(f: Factors, rhs: np.ndarray, x: np.ndarray, transposed: bool) -> np.ndarray:
-    """rhs - (I - A) x (or its transpose), from A's rows in double precision, in one buffer."""
+def _lu_solve(f: Factors, part: np.ndarray, transposed: bool) -> None:
+    """Overwrite ``part`` (n x k, Fortran-ordered, the LU's precision) with its solution."""
+    _, getrs = _lapack(f.lu[0].dtype)
+    trans = 0 if transposed else 1  # the LU is of (I - A)^T (see _raw_solve)
+    whole = len(f.blocks) == 1
+    for lu, piv, b in zip(f.lu, f.piv, f.blocks, strict=True):
+        # One block: solved in place. Several: each block's rows are strided, so getrs copies.
+        x, info = getrs(lu, piv, part if whole else part[b], trans=trans, overwrite_b=True)
+        if info != 0:  # pragma: no cover - getrs only fails on malformed arguments
+            raise ArithmeticError(f"LAPACK getrs failed (info={info})")
+        if not whole or not np.shares_memory(x, part):
+            part[b] = x
+
+
+def _subtract_applied(f: Factors, r: np.ndarray, v: np.ndarray, transposed: bool) -> None:
+    """r -= (I - A) v (or its transpose), from A's rows in double precision, in place.
+
+    With ``r`` the right-hand sides and ``v`` an approximate solution, ``r`` becomes the
+    residual; with ``r`` a residual and ``v`` a correction, the next residual.
+    """
     assert f.rows is not None
-    r = np.empty(x.shape, order="F")
-    np.subtract(rhs, x, out=r)
+    np.subtract(r, v, out=r)
     if transposed:
-        # r += A[rows, :]^T x[rows], accumulated in place by BLAS (beta = 1): no temporary.
+        # r += A[rows, :]^T v[rows], accumulated in place by BLAS (beta = 1): no temporary.
         for rows, _, a in f.rows(True):
-            r = sla.blas.dgemm(1.0, a.T, x[rows], beta=1.0, c=r, overwrite_c=True)
+            out = sla.blas.dgemm(1.0, a.T, v[rows], beta=1.0, c=r, overwrite_c=True)
+            if not np.shares_memory(out, r):  # pragma: no cover - r is Fortran-ordered
+                r[...] = out
     else:
         for rows, _, a in f.rows(True):
-            r[rows] += a @ x
-    return r
+            r[rows] += a @ v
+
+
+def _absmax(a: np.ndarray) -> float:
+    """max |a| without an |a| temporary (as large as ``a``)."""
+    return max(float(a.max()), -float(a.min())) if a.size else 0.0
+
+
+def _refine(f: Factors, b: np.ndarray, x: np.ndarray, part: np.ndarray, transposed: bool) -> None:
+    """Overwrite ``b`` (n x k float64 right-hand sides) with the refined solution.
+
+    ``x`` (float64) and ``part`` (the LU's precision, Fortran-ordered) are work arrays of
+    ``b``'s shape. ``b`` holds the residual while ``x`` accumulates the solution; each
+    correction is solved in ``part``. In practice one correction suffices; a further one
+    updates the residual by the correction (r -= (I - A) dx), as b itself is gone.
+    """
+    part[...] = b
+    _lu_solve(f, part, transposed)
+    x[...] = part
+    v = x
+    for _ in range(REFINE_MAX_STEPS):
+        _subtract_applied(f, b, v, transposed)
+        part[...] = b
+        _lu_solve(f, part, transposed)
+        x += part
+        if _absmax(part) <= CORRECTION_RTOL * max(_absmax(x), 1e-300):
+            b[...] = x
+            return
+        v = part.astype(np.float64)
+    raise SingularSystem("I - A is too ill-conditioned for the refined solve to converge", [])
 
 
 def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
     """Solve (I - A) x = rhs, or (I - A)^T x = rhs (``transposed``), for n x k ``rhs``.
 
+    A float64 ``rhs`` is overwritten with the solution and returned (solved in place).
+
     With a single-precision LU, each refinement step computes the residual in double precision
     and corrects x. The step's relative size estimates the convergence factor: once a
     correction is below ``CORRECTION_RTOL`` of x, the next one would be below its square, far
     under the 1e-9 the accounts need, so we stop without computing another residual.
+    Right-hand sides are refined ``SOLVE_BATCH`` at a time, with one set of work arrays
+    (float64 and float32, one batch wide) reused by every batch: nothing else is allocated.
     """
     rhs = np.asarray(rhs, dtype=np.float64)
-    if rhs.ndim == 2 and rhs.shape[1] > SOLVE_BATCH:
-        # Batches of right-hand sides keep the solve's temporaries small (one batch wide);
-        # each batch's solution replaces its right-hand sides, which are no longer needed.
-        for j in range(0, rhs.shape[1], SOLVE_BATCH):
-            rhs[:, j : j + SOLVE_BATCH] = solve(f, rhs[:, j : j + SOLVE_BATCH], transposed)
-        return rhs
-    x = _raw_solve(f, rhs, transposed)
     if not f.mixed or f.rows is None:
-        return x
-    for _ in range(REFINE_MAX_STEPS):
-        r = _residual(f, rhs, x, transposed)
-        dx = _raw_solve(f, r, transposed, out=r)  # the correction replaces the residual
-        x += dx
-        if float(np.abs(dx).max()) <= CORRECTION_RTOL * max(float(np.abs(x).max()), 1e-300):
-            return x
-    raise SingularSystem("I - A is too ill-conditioned for the refined solve to converge", [])
+        return _raw_solve(f, rhs, transposed, out=rhs)
+    if rhs.ndim == 1:
+        solve(f, rhs[:, None], transposed)
+        return rhs
+    n, k = rhs.shape
+    width = min(k, SOLVE_BATCH)
+    x = np.empty((n, width), order="F")
+    part = np.empty((n, width), dtype=f.lu[0].dtype, order="F")
+    # The transposed residual is accumulated by BLAS, which needs Fortran order; the executor
+    # passes Fortran-ordered right-hand sides for transposed solves, so this copy is for others.
+    staged = np.empty((n, width), order="F") if transposed and not rhs.flags.f_contiguous else None
+    for j in range(0, k, width):
+        w = min(width, k - j)
+        b = rhs[:, j : j + w]
+        if staged is not None:
+            staged[:, :w] = b
+        _refine(f, b if staged is None else staged[:, :w], x[:, :w], part[:, :w], transposed)
+        if staged is not None:
+            b[...] = staged[:, :w]
+    return rhs
 
 
 def inverse(f: Factors) -> np.ndarray:

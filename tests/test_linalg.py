@@ -1,7 +1,7 @@
 """runtime/linalg: the blocked single-precision LU and the refined solves, on small matrices.
 
 The sizes that switch these paths on (1,500 sectors for the single-precision LU, 256 columns
-for the blocked LU) are lowered here so that every branch runs.
+for the blocked LU, 64 right-hand sides a batch) are lowered here so that every branch runs.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ def _factors(a: np.ndarray) -> linalg.Factors:
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(linalg, "LU_PANEL", 8)
     monkeypatch.setattr(linalg, "LU_UPDATE_COLUMNS", 5)
+    monkeypatch.setattr(linalg, "SOLVE_BATCH", 3)
 
 
 def test_blocked_lu_equals_lapack(small_blocks: None) -> None:
@@ -65,3 +66,51 @@ def test_blocked_lu_reports_a_zero_pivot(small_blocks: None) -> None:
     with pytest.raises(linalg.SingularSystem) as err:
         _factors(a)
     assert err.value.columns == [17]
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_refined_solve_in_place(small_blocks: None, transposed: bool, order: str) -> None:
+    """Either system, either layout: double-precision solutions, written in place."""
+    n, k = 40, 7  # three batches of 3, 3 and 1
+    a = _technical(n, 3)
+    f = _factors(a)
+    rng = np.random.default_rng(4)
+    rhs = np.array(rng.random((n, k)), order=order)
+    system = np.eye(n) - a
+    expected = np.linalg.solve(system.T if transposed else system, rhs)
+    out = linalg.solve(f, rhs, transposed)
+    assert out is rhs
+    np.testing.assert_allclose(rhs, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_refinement_takes_further_steps_when_needed(
+    small_blocks: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ill-conditioned I - A needs several corrections; each updates the residual."""
+    n = 30
+    a = _technical(n, 5, column_sum=0.9999)
+    f = _factors(a)
+    calls = []
+    real = linalg._lu_solve
+
+    def counting(*args: object) -> None:
+        calls.append(1)
+        real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(linalg, "_lu_solve", counting)
+    rhs = np.ones((n, 2))
+    expected = np.linalg.solve(np.eye(n) - a, rhs)
+    linalg.solve(f, rhs, transposed=False)
+    assert len(calls) > 2  # the first solve, then more than one correction
+    np.testing.assert_allclose(rhs, expected, rtol=1e-10)
+
+
+def test_one_dimensional_right_hand_side(small_blocks: None) -> None:
+    n = 20
+    a = _technical(n, 6)
+    f = _factors(a)
+    rhs = np.linspace(1.0, 2.0, n)
+    expected = np.linalg.solve((np.eye(n) - a).T, rhs)
+    linalg.solve(f, rhs, transposed=True)
+    np.testing.assert_allclose(rhs, expected, rtol=1e-12)
