@@ -49,13 +49,18 @@ class SingularSystem(ArithmeticError):
 
 @dataclass
 class Factors:
-    """The factors of I - A (stored transposed, see ``factorize_buffer``), with how to refine."""
+    """The factors of I - A or of its transpose (see ``factorize_buffer``), with how to refine."""
 
     n: int
     lu: list[np.ndarray]  # one LU per diagonal block (a single block when not block-diagonal)
     piv: list[np.ndarray]
     blocks: list[slice]
     rows: RowBlocks | None = None  # A by rows, for residuals when the LU is single precision
+    of_transpose: bool = True  # the LU is of (I - A)^T; False: of I - A
+
+    def trans(self, transposed: bool) -> int:
+        """LAPACK's ``trans`` for a solve with (I - A)^T (``transposed``) or with I - A."""
+        return 0 if transposed == self.of_transpose else 1
 
     @property
     def mixed(self) -> bool:
@@ -81,13 +86,17 @@ def _check(lu: np.ndarray, offset: int) -> None:
         raise SingularSystem("I - A is singular", [int(i) + offset for i in bad])
 
 
-def factorize_buffer(mt: np.ndarray, blocks: list[slice], rows: RowBlocks | None) -> Factors:
-    """Factorise I - A given ``mt`` = (I - A) laid out so that ``mt.T`` is Fortran-ordered.
+def factorize_buffer(
+    mt: np.ndarray, blocks: list[slice], rows: RowBlocks | None, of_transpose: bool = True
+) -> Factors:
+    """Factorise I - A, given in a C-ordered n x n buffer ``mt``, in place.
 
-    ``mt`` is a C-ordered n x n buffer holding I - A row by row; its transpose is a Fortran
-    array, which LAPACK factorises in place with no copy. We therefore hold the LU of
-    (I - A)^T and swap ``trans`` when solving. ``blocks`` lists diagonal blocks when the
-    matrix is block-diagonal (only those parts of ``mt`` are used).
+    ``mt``'s transpose is a Fortran array, which LAPACK factorises in place with no copy. With
+    ``of_transpose`` (the default), ``mt`` holds I - A row by row, so we hold the LU of
+    (I - A)^T and swap ``trans`` when solving; otherwise ``mt`` holds (I - A)^T and we hold the
+    LU of I - A. Which one matters for time only: OpenBLAS's ``sgetrs`` is two to three times
+    faster with trans=1 (see ``Executor.factors_for``). ``blocks`` lists diagonal blocks when
+    the matrix is block-diagonal (only those parts of ``mt`` are used).
 
     Raises:
         SingularSystem: a zero or negligible pivot, naming the columns.
@@ -95,7 +104,7 @@ def factorize_buffer(mt: np.ndarray, blocks: list[slice], rows: RowBlocks | None
     n = mt.shape[0]
     getrf, _ = _lapack(mt.dtype)
     check_rcond = mt.dtype == np.float64 and len(blocks) == 1
-    # The 1-norm of (I - A)^T, which dgecon needs, is the largest row sum of |I - A|.
+    # The 1-norm of mt^T (the factorised matrix), which dgecon needs, is mt's largest row sum.
     norm = float(np.abs(mt).sum(axis=1).max()) if check_rcond and n else 1.0
     lus, pivs = [], []
     for b in blocks:
@@ -112,7 +121,7 @@ def factorize_buffer(mt: np.ndarray, blocks: list[slice], rows: RowBlocks | None
         _check(lu, b.start)
         lus.append(lu)
         pivs.append(piv)
-    f = Factors(n, lus, pivs, blocks, rows if mt.dtype == np.float32 else None)
+    f = Factors(n, lus, pivs, blocks, rows if mt.dtype == np.float32 else None, of_transpose)
     if check_rcond:
         rcond, _ = sla.lapack.dgecon(lus[0], norm, norm="1")
         if rcond < np.finfo(float).eps:
@@ -165,8 +174,7 @@ def _raw_solve(
     """One pass through the LU (in its own precision); rhs is n x k. ``out`` may be ``rhs``."""
     out = np.empty(rhs.shape, dtype=np.float64) if out is None else out
     _, getrs = _lapack(f.lu[0].dtype)
-    # The LU is of (I - A)^T, so a plain solve uses trans=1 and a transposed one trans=0.
-    trans = 0 if transposed else 1
+    trans = f.trans(transposed)
     for lu, piv, b in zip(f.lu, f.piv, f.blocks, strict=True):
         part = np.array(rhs[b], dtype=lu.dtype, order="F")  # our copy: solved in place
         x, info = getrs(lu, piv, part, trans=trans, overwrite_b=True)
@@ -179,7 +187,7 @@ def _raw_solve(
 def _lu_solve(f: Factors, part: np.ndarray, transposed: bool) -> None:
     """Overwrite ``part`` (n x k, Fortran-ordered, the LU's precision) with its solution."""
     _, getrs = _lapack(f.lu[0].dtype)
-    trans = 0 if transposed else 1  # the LU is of (I - A)^T (see _raw_solve)
+    trans = f.trans(transposed)
     whole = len(f.blocks) == 1
     for lu, piv, b in zip(f.lu, f.piv, f.blocks, strict=True):
         # One block: solved in place. Several: each block's rows are strided, so getrs copies.

@@ -33,10 +33,11 @@ def _rows(a: np.ndarray, step: int = 4) -> linalg.RowBlocks:
     return blocks
 
 
-def _factors(a: np.ndarray) -> linalg.Factors:
+def _factors(a: np.ndarray, of_transpose: bool) -> linalg.Factors:
     n = a.shape[0]
-    buf = np.array(np.eye(n) - a, dtype=np.float32, order="C")
-    return linalg.factorize_buffer(buf, [slice(0, n)], _rows(a))
+    m = np.eye(n) - a
+    buf = np.array(m if of_transpose else m.T, dtype=np.float32, order="C")
+    return linalg.factorize_buffer(buf, [slice(0, n)], _rows(a), of_transpose)
 
 
 @pytest.fixture
@@ -59,22 +60,30 @@ def test_blocked_lu_equals_lapack(small_blocks: None) -> None:
     np.testing.assert_allclose(ft, lu_ref, atol=1e-4)
 
 
-def test_blocked_lu_reports_a_zero_pivot(small_blocks: None) -> None:
+@pytest.mark.parametrize("of_transpose", [True, False])
+def test_blocked_lu_reports_a_zero_pivot(small_blocks: None, of_transpose: bool) -> None:
+    """The index of the zero column of the factorised matrix: (I - A)^T, or I - A."""
     a = _technical(30, 2)
-    a[17, :] = 0.0
-    a[17, 17] = 1.0  # row 17 of I - A is zero: column 17 of (I - A)^T, which is factorised
+    if of_transpose:
+        a[17, :] = 0.0  # row 17 of I - A is zero: column 17 of (I - A)^T
+    else:
+        a[:, 17] = 0.0  # column 17 of I - A is zero
+    a[17, 17] = 1.0
     with pytest.raises(linalg.SingularSystem) as err:
-        _factors(a)
+        _factors(a, of_transpose)
     assert err.value.columns == [17]
 
 
+@pytest.mark.parametrize("of_transpose", [True, False])
 @pytest.mark.parametrize("transposed", [False, True])
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_refined_solve_in_place(small_blocks: None, transposed: bool, order: str) -> None:
-    """Either system, either layout: double-precision solutions, written in place."""
+def test_refined_solve_in_place(
+    small_blocks: None, of_transpose: bool, transposed: bool, order: str
+) -> None:
+    """Either LU, either system, either layout: double-precision solutions, written in place."""
     n, k = 40, 7  # three batches of 3, 3 and 1
     a = _technical(n, 3)
-    f = _factors(a)
+    f = _factors(a, of_transpose)
     rng = np.random.default_rng(4)
     rhs = np.array(rng.random((n, k)), order=order)
     system = np.eye(n) - a
@@ -90,7 +99,7 @@ def test_refinement_takes_further_steps_when_needed(
     """An ill-conditioned I - A needs several corrections; each updates the residual."""
     n = 30
     a = _technical(n, 5, column_sum=0.9999)
-    f = _factors(a)
+    f = _factors(a, of_transpose=True)
     calls = []
     real = linalg._lu_solve
 
@@ -109,7 +118,7 @@ def test_refinement_takes_further_steps_when_needed(
 def test_one_dimensional_right_hand_side(small_blocks: None) -> None:
     n = 20
     a = _technical(n, 6)
-    f = _factors(a)
+    f = _factors(a, of_transpose=False)
     rhs = np.linspace(1.0, 2.0, n)
     expected = np.linalg.solve((np.eye(n) - a).T, rhs)
     linalg.solve(f, rhs, transposed=True)
