@@ -60,6 +60,9 @@ class Executor:
         # Per matrix: most right-hand sides are of transposed solves (s @ leontief(A)).
         self.mostly_transposed: dict[object, bool] = {}
         self.lazy: set[str] = set()  # matrices only ever solved against: never held in full
+        # Large solves read by one definition only, which is evaluated in slices along a dim
+        # of the solve's right-hand sides: {solve: (reader, the reader's dim, labels a slice)}.
+        self.streamed: dict[str, tuple[str, str, int]] = {}
         self.restrict: dict[str, slice] = {}  # dims evaluated only in part (see eval_rows)
         # Monte Carlo: inputs given with a leading sample axis make every definition that reads
         # them sampled too; the axis flows through every op (see ``larray.SAMPLE``).
@@ -81,6 +84,17 @@ class Executor:
         key = _matrix_key(a)
         if key in self.factors:
             return self.factors[key]
+        # A streamed solve asks for its factors while its reader is evaluated in slices; the
+        # matrix itself is always whole.
+        saved, self.restrict = self.restrict, {}
+        try:
+            return self._factorise(a, key, rows, cols)
+        finally:
+            self.restrict = saved
+
+    def _factorise(
+        self, a: ir.Op, key: object, rows: tuple[str, ...], cols: tuple[str, ...]
+    ) -> linalg.Factors | linalg.BlockJacobi:
         n = _flat(self, rows)
         row_blocks = self._row_blocks(a, rows, cols, n)
         if self.iterative.get(key, False) and len(rows) > 1:
@@ -278,6 +292,7 @@ class Executor:
             matrix_only -= refs - as_matrix
         self.lazy = matrix_only - self.sampled
         self.iterative = self._choose_solvers(need)
+        self.streamed = self._streams(need, keep, reads)
 
         def release(q: str) -> None:
             # A lazy matrix reads its inputs whenever its rows are needed, so it hands its
@@ -292,18 +307,87 @@ class Executor:
                         self.values.pop(dep, None)
                         if not self.keep_factors:
                             self.factors.pop(dep, None)
-                        if dep in self.lazy:
+                        if dep in self.lazy or dep in self.streamed:
                             pending.append(dep)
 
         # Overflow, 0/0 and inf - inf give inf or NaN in the results (and assertions catch
         # them); numpy's warnings about them would only be noise on the user's terminal.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            streaming = {reader: (dim, step) for reader, dim, step in self.streamed.values()}
             for q in self._schedule(need, reads):
-                if q in self.values or q in self.lazy:
+                if q in self.values or q in self.lazy or q in self.streamed:
                     continue
-                self.values[q] = self.evaluate(self.ir[q])
+                if q in streaming:
+                    self.values[q] = self._evaluate_sliced(q, *streaming[q])
+                else:
+                    self.values[q] = self.evaluate(self.ir[q])
                 release(q)
         return self.values
+
+    def _streams(
+        self, need: set[str], keep: set[str], reads: Mapping[str, set[str]]
+    ) -> dict[str, tuple[str, str, int]]:
+        """The large solves to stream through their only reader (see ``_evaluate_sliced``).
+
+        A solve with many right-hand sides whose result only feeds a reduction (the domestic
+        multipliers M_dom behind D_imp: 245 columns, 18 MiB at 9,800 sectors) need not exist
+        whole: its reader is evaluated a slice at a time along a dim that reaches the solve's
+        right-hand sides (one stressor: 49 columns), and each slice solves only its columns.
+        The slices are at most ``linalg.SOLVE_BATCH`` columns wide, one refinement batch each.
+        Only readers made of ops that slice cleanly qualify (see ``_slices_cleanly``).
+        """
+        if self.n_samples:
+            return {}
+        users: dict[str, list[str]] = {q: [] for q in need}
+        for q in need:
+            for dep in reads[q]:
+                users[dep].append(q)
+        out: dict[str, tuple[str, str, int]] = {}
+        for p in need - keep:
+            op = self._live(self.ir[p])
+            if (
+                not isinstance(op, ir.LeontiefSolve)
+                or len(users[p]) != 1
+                or _flat(self, op.dims) < BIG_ELEMENTS
+            ):
+                continue
+            reader = users[p][0]
+            refs = sum(isinstance(o, ir.Ref) and o.qname == p for o in _walk(self.ir[reader]))
+            if reader in self.lazy or refs != 1:
+                continue  # (a lazy matrix is read by rows; read twice, a slice solved twice)
+            if any(r == reader for r, _, _ in out.values()):
+                continue  # one streamed solve per reader: its slices follow one dim
+            columns = _flat(self, tuple(d for d in op.dims if d not in op.rows))
+            best: tuple[int, str, int] | None = None
+            for dim in self.ir[reader].dims:
+                at = _slices_cleanly(self, self.ir[reader], dim, p)
+                if at is None or at in op.rows or _slices_cleanly(self, op.rhs, at, None) is None:
+                    continue
+                labels = len(self.labels[dim])
+                step = max(1, linalg.SOLVE_BATCH // max(1, columns // labels))
+                slices = -(-labels // step)
+                if slices > 1 and (best is None or slices < best[0]):
+                    best = (slices, dim, step)
+            if best is not None:
+                out[p] = (reader, best[1], best[2])
+        return out
+
+    def _evaluate_sliced(self, q: str, dim: str, step: int) -> LArray:
+        """``q`` evaluated ``step`` labels of ``dim`` at a time, each slice into one result."""
+        op = self.ir[q]
+        axis = op.dims.index(dim)
+        out: np.ndarray | None = None
+        size = len(self.labels[dim])
+        for i in range(0, size, step):
+            part = self.eval_rows(op, {dim: slice(i, min(size, i + step))})
+            if out is None:
+                shape = tuple(len(self.labels[d]) for d in op.dims)
+                out = np.empty(shape, dtype=part.values.dtype)
+            index: list[slice] = [slice(None)] * len(op.dims)
+            index[axis] = slice(i, min(size, i + step))
+            out[tuple(index)] = part.aligned(op.dims)
+        assert out is not None
+        return LArray(out, op.dims)
 
     def _schedule(self, need: set[str], reads: Mapping[str, set[str]]) -> list[str]:
         """A topological order of ``need`` that keeps the largest arrays alive the shortest.
@@ -426,10 +510,67 @@ def _binary(ex: Executor, op: ir.Binary) -> LArray:
 
 
 def _couples_rows(op: ir.Op, dim: str) -> bool:
-    """Whether rows of ``op`` along ``dim`` depend on other rows (so it cannot be sliced)."""
-    if isinstance(op, (ir.LeontiefSolve, ir.LeontiefInverse)):
+    """Whether rows of ``op`` along ``dim`` depend on other rows (so it cannot be sliced).
+
+    A solve couples its rows, not its right-hand sides: a slice of those solves only them.
+    """
+    if isinstance(op, ir.LeontiefSolve):
+        return dim in op.rows
+    if isinstance(op, ir.LeontiefInverse):
         return True
     return isinstance(op, ir.Scan) and op.along == dim
+
+
+# Ops whose slice along a dim of their result is computed from the same slice of their
+# operands, with dims matched by name (a restriction passes straight down; see ``evaluate``).
+_SLICE_BY_NAME = (
+    ir.Binary,
+    ir.Unary,
+    ir.Apply,
+    ir.Where,
+    ir.Expand,
+    ir.Scale,
+    ir.SumProduct,
+    ir.Reduce,
+    ir.Select,
+)
+_SLICED_LEAVES = (ir.Load, ir.Const, ir.Identity, ir.Mask, ir.Assemble)
+
+
+def _slices_cleanly(ex: Executor, op: ir.Op, dim: str, target: str | None) -> str | None:
+    """Whether ``op`` restricted along ``dim`` computes its slice without full-size work.
+
+    Returns the name ``dim`` has where ``op`` reads ``target`` (renames change it), ``dim``
+    itself when ``target`` is None or not read, and None when some op on the way does not
+    pass the restriction down by name (contractions, stacks, scans, other solves), or reads
+    ``target`` where ``dim`` is not restricted (the whole solve would run for every slice).
+    """
+    names: set[str] = set()
+    stack = [(op, dim)]
+    while stack:
+        o, d = stack.pop()
+        o = ex._live(o)
+        if d not in o.dims:
+            if target is not None and any(
+                isinstance(x, ir.Ref) and x.qname == target for x in _walk(o)
+            ):
+                return None
+            continue
+        if isinstance(o, ir.Ref):
+            if o.qname == target:
+                names.add(d)
+        elif isinstance(o, ir.Rename):
+            inner = [x for x in o.x.dims if dict(o.mapping).get(x, x) == d]
+            if len(inner) != 1:
+                return None
+            stack.append((o.x, inner[0]))
+        elif isinstance(o, _SLICE_BY_NAME):
+            stack.extend((x, d) for x in ir.operands(o))
+        elif not isinstance(o, _SLICED_LEAVES):
+            return None
+    if target is None or not names:
+        return dim
+    return names.pop() if len(names) == 1 else None
 
 
 def _slice(x: LArray, r: dict[str, slice]) -> LArray:
@@ -567,7 +708,7 @@ def _fresh(ex: Executor, op: ir.Op, order: tuple[str, ...]) -> np.ndarray:
     An element-wise product (the usual right-hand side, e.g. ``S * eye(region)``) is computed
     straight into that layout, so it is never held twice.
     """
-    if isinstance(op, ir.Binary) and op.op in ("*", "/", "+", "-") and not ex.restrict:
+    if isinstance(op, ir.Binary) and op.op in ("*", "/", "+", "-"):
         a, b = ex.evaluate(op.a), ex.evaluate(op.b)
         shape = tuple(ex.size(d) for d in order)
         out = np.empty(shape)
@@ -706,7 +847,11 @@ _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
     ir.Expand: _expand,
     ir.Stack: _stack,
     ir.Const: lambda ex, op: LArray(np.asarray(op.value, dtype=float), ()),
-    ir.Ref: lambda ex, op: _stored(ex, ex.values[op.qname]),
+    ir.Ref: lambda ex, op: (
+        ex.evaluate(ex.ir[op.qname])  # a streamed solve: the slice asked for, solved now
+        if op.qname in ex.streamed and op.qname not in ex.values
+        else _stored(ex, ex.values[op.qname])
+    ),
     ir.Load: lambda ex, op: _stored(ex, ex.data[op.qname]),
     ir.Scale: lambda ex, op: (
         lambda x: LArray(x.values * op.factor if op.factor != 1.0 else x.values, x.dims)

@@ -253,6 +253,39 @@ def test_single_precision_lu_of_either_orientation(
         )
 
 
+def test_streamed_domestic_multipliers_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """M_dom streamed through D_cba_domestic (a stressor at a time) gives pymrio's accounts."""
+    from carbonc.runtime import executor, linalg
+
+    monkeypatch.setattr(linalg, "MIXED_PRECISION_MIN", 8)
+    monkeypatch.setattr(linalg, "SOLVE_BATCH", 4)  # 3 stressors x 5 regions: 15 columns
+    monkeypatch.setattr(executor, "BIG_ELEMENTS", 64)
+    monkeypatch.setattr(executor, "CHUNK_BYTES", 1)
+    streams = []
+    real = executor.Executor._streams
+
+    def recording(self: executor.Executor, *args: object) -> object:
+        out = real(self, *args)  # type: ignore[arg-type]
+        streams.append(out)
+        return out
+
+    monkeypatch.setattr(executor.Executor, "_streams", recording)
+    io = _random_mrio(9, 5, 4, 2, 3)
+    folder = tmp_path / "mrio"
+    io.save_all(folder)  # type: ignore[attr-defined]
+    io.calc_all()  # type: ignore[attr-defined]
+    ext = io.emissions  # type: ignore[attr-defined]
+    ref = {name: getattr(ext, name) for name in ACCOUNTS}
+    run = load(_model(tmp_path, folder)).run(outputs=[f"acc.{a}" for a in ACCOUNTS])
+    assert streams == [{"acc.M_dom": ("acc.D_cba_domestic", "stressor", 1)}]
+    cols = ref["D_cba"].columns
+    regions = list(dict.fromkeys(cols.get_level_values(0)))
+    sectors = list(dict.fromkeys(cols.get_level_values(1)))
+    _compare(run, ref, regions, sectors)
+
+
 def test_block_jacobi_footprints_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The iterative path (large table, few right-hand sides) gives pymrio's footprints to 1e-9."""
     from carbonc.runtime import linalg
