@@ -222,27 +222,70 @@ def _absmax(a: np.ndarray) -> float:
     return max(float(a.max()), -float(a.min())) if a.size else 0.0
 
 
-def _refine(f: Factors, b: np.ndarray, x: np.ndarray, part: np.ndarray, transposed: bool) -> None:
+def _absmax_sum(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a + b| in float64, a column at a time (no temporary as large as ``a``)."""
+    out = 0.0
+    column = np.empty(a.shape[0])
+    for j in range(a.shape[1]):
+        np.add(a[:, j], b[:, j], out=column, dtype=np.float64)
+        out = max(out, _absmax(column))
+    return out
+
+
+def _recast(dst: np.ndarray, src: np.ndarray) -> None:
+    """dst[...] = src, where src and dst overlap as in ``_refine``'s work buffer.
+
+    Column j of either is written only after the columns of the other it overlaps have been
+    read: taken in increasing order, column j of a float64 view over the whole buffer overlaps
+    float32 columns at most j of its second half (and column j of a float32 view over the
+    first half, float64 columns at most j / 2). numpy buffers a column that overlaps itself.
+    """
+    for j in range(dst.shape[1]):
+        dst[:, j] = src[:, j]
+
+
+def _refine(f: Factors, b: np.ndarray, work: np.ndarray, transposed: bool) -> None:
     """Overwrite ``b`` (n x k float64 right-hand sides) with the refined solution.
 
-    ``x`` (float64) and ``part`` (the LU's precision, Fortran-ordered) are work arrays of
-    ``b``'s shape. ``b`` holds the residual while ``x`` accumulates the solution; each
-    correction is solved in ``part``. In practice one correction suffices; a further one
-    updates the residual by the correction (r -= (I - A) dx), as b itself is gone.
+    ``work`` is a flat array in the LU's precision (float32) of 2 n k entries: as much memory
+    as b. ``b`` becomes the residual r = b - (I - A) x0 (the solve does not need b again);
+    ``work`` holds the first solution x0 in its first half and the correction dx, solved from
+    r, in its second, and x = x0 + dx is written into b. The transposed residual takes x0 a
+    few rows at a time (BLAS converts them to float64); the plain one needs all of x0 in
+    float64 for every block of A's rows, so x0 is widened over the whole of ``work`` for it,
+    then narrowed back (exactly: its values are float32). In practice one correction suffices;
+    a further one updates the residual by the correction (r -= (I - A) dx), as b itself is
+    gone, and needs x in float64 (allocated then).
     """
-    part[...] = b
-    _lu_solve(f, part, transposed)
-    x[...] = part
-    v = x
-    for _ in range(REFINE_MAX_STEPS):
-        _subtract_applied(f, b, v, transposed)
-        part[...] = b
-        _lu_solve(f, part, transposed)
-        x += part
-        if _absmax(part) <= CORRECTION_RTOL * max(_absmax(x), 1e-300):
+    n, k = b.shape
+    x0 = work[: n * k].reshape((n, k), order="F")
+    dx = work[n * k : 2 * n * k].reshape((n, k), order="F")
+    if transposed:
+        x0[...] = b
+        _lu_solve(f, x0, transposed)
+        _subtract_applied(f, b, x0, transposed)
+    else:
+        dx[...] = b
+        _lu_solve(f, dx, transposed)
+        wide = work.view(np.float64).reshape((n, k), order="F")
+        _recast(wide, dx)
+        _subtract_applied(f, b, wide, transposed)
+        _recast(x0, wide)
+    dx[...] = b
+    _lu_solve(f, dx, transposed)
+    if _absmax(dx) <= CORRECTION_RTOL * max(_absmax_sum(x0, dx), 1e-300):
+        np.add(x0, dx, out=b, dtype=np.float64)
+        return
+    # Further corrections (an ill-conditioned I - A): x in float64 from now on.
+    x = np.add(x0, dx, dtype=np.float64)
+    for _ in range(REFINE_MAX_STEPS - 1):
+        _subtract_applied(f, b, dx if transposed else dx.astype(np.float64), transposed)
+        dx[...] = b
+        _lu_solve(f, dx, transposed)
+        x += dx
+        if _absmax(dx) <= CORRECTION_RTOL * max(_absmax(x), 1e-300):
             b[...] = x
             return
-        v = part.astype(np.float64)
     raise SingularSystem("I - A is too ill-conditioned for the refined solve to converge", [])
 
 
@@ -256,7 +299,7 @@ def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
     correction is below ``CORRECTION_RTOL`` of x, the next one would be below its square, far
     under the 1e-9 the accounts need, so we stop without computing another residual.
     Right-hand sides are refined ``SOLVE_BATCH`` at a time, with one set of work arrays
-    (float64 and float32, one batch wide) reused by every batch: nothing else is allocated.
+    (one batch wide, see ``_refine``) reused by every batch: nothing else is allocated.
     """
     rhs = np.asarray(rhs, dtype=np.float64)
     if not f.mixed or f.rows is None:
@@ -266,8 +309,7 @@ def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
         return rhs
     n, k = rhs.shape
     width = min(k, SOLVE_BATCH)
-    x = np.empty((n, width), order="F")
-    part = np.empty((n, width), dtype=f.lu[0].dtype, order="F")
+    work = np.empty(2 * n * width, dtype=f.lu[0].dtype)  # see _refine
     # The transposed residual is accumulated by BLAS, which needs Fortran order; the executor
     # passes Fortran-ordered right-hand sides for transposed solves, so this copy is for others.
     staged = np.empty((n, width), order="F") if transposed and not rhs.flags.f_contiguous else None
@@ -276,7 +318,7 @@ def solve(f: Factors, rhs: np.ndarray, transposed: bool) -> np.ndarray:
         b = rhs[:, j : j + w]
         if staged is not None:
             staged[:, :w] = b
-        _refine(f, b if staged is None else staged[:, :w], x[:, :w], part[:, :w], transposed)
+        _refine(f, b if staged is None else staged[:, :w], work[: 2 * n * w], transposed)
         if staged is not None:
             b[...] = staged[:, :w]
     return rhs

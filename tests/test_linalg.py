@@ -93,8 +93,9 @@ def test_refined_solve_in_place(
     np.testing.assert_allclose(rhs, expected, rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.parametrize("transposed", [False, True])
 def test_refinement_takes_further_steps_when_needed(
-    small_blocks: None, monkeypatch: pytest.MonkeyPatch
+    small_blocks: None, monkeypatch: pytest.MonkeyPatch, transposed: bool
 ) -> None:
     """An ill-conditioned I - A needs several corrections; each updates the residual."""
     n = 30
@@ -108,9 +109,10 @@ def test_refinement_takes_further_steps_when_needed(
         real(*args)  # type: ignore[arg-type]
 
     monkeypatch.setattr(linalg, "_lu_solve", counting)
-    rhs = np.ones((n, 2))
-    expected = np.linalg.solve(np.eye(n) - a, rhs)
-    linalg.solve(f, rhs, transposed=False)
+    rhs = np.ones((n, 2), order="F")
+    system = np.eye(n) - a
+    expected = np.linalg.solve(system.T if transposed else system, rhs)
+    linalg.solve(f, rhs, transposed)
     assert len(calls) > 2  # the first solve, then more than one correction
     np.testing.assert_allclose(rhs, expected, rtol=1e-10)
 
