@@ -286,6 +286,37 @@ def test_streamed_domestic_multipliers_match(
     _compare(run, ref, regions, sectors)
 
 
+def test_cheap_intermediates_are_recomputed_not_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """y = sum(Y, over=category) is recomputed at each read; x (a pass over Z) is stored."""
+    from carbonc.runtime import executor
+
+    monkeypatch.setattr(executor, "RECOMPUTE_MIN_ELEMENTS", 1)
+    chosen = []
+    real = executor.Executor._recomputable
+
+    def recording(self: executor.Executor, *args: object) -> set[str]:
+        out = real(self, *args)  # type: ignore[arg-type]
+        chosen.append(out)
+        return out
+
+    monkeypatch.setattr(executor.Executor, "_recomputable", recording)
+    io = _random_mrio(10, 4, 5, 3, 2)
+    folder = tmp_path / "mrio"
+    io.save_all(folder)  # type: ignore[attr-defined]
+    io.calc_all()  # type: ignore[attr-defined]
+    ext = io.emissions  # type: ignore[attr-defined]
+    ref = {name: getattr(ext, name) for name in ACCOUNTS}
+    run = load(_model(tmp_path, folder)).run(outputs=[f"acc.{a}" for a in ACCOUNTS])
+    assert "acc.y" in chosen[0]
+    assert "acc.x" not in chosen[0] and "acc.A" not in chosen[0]
+    cols = ref["D_cba"].columns
+    regions = list(dict.fromkeys(cols.get_level_values(0)))
+    sectors = list(dict.fromkeys(cols.get_level_values(1)))
+    _compare(run, ref, regions, sectors)
+
+
 def test_block_jacobi_footprints_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The iterative path (large table, few right-hand sides) gives pymrio's footprints to 1e-9."""
     from carbonc.runtime import linalg
