@@ -298,7 +298,7 @@ class Executor:
         self.lazy = matrix_only - self.sampled
         self.iterative = self._choose_solvers(need)
         self.streamed = self._streams(need, keep, reads)
-        self.recomputed = self._recomputable(need, keep)
+        self.recomputed = self._recomputable(need, keep, reads)
 
         def release(q: str) -> None:
             # A lazy matrix reads its inputs whenever its rows are needed, so it hands its
@@ -349,7 +349,7 @@ class Executor:
             for dep in reads[q]:
                 users[dep].append(q)
         out: dict[str, tuple[str, str, int]] = {}
-        for p in need - keep:
+        for p in sorted(need - keep):  # (sorted: the same choice in every run)
             op = self._live(self.ir[p])
             if (
                 not isinstance(op, ir.LeontiefSolve)
@@ -378,7 +378,9 @@ class Executor:
                 out[p] = (reader, best[1], best[2])
         return out
 
-    def _recomputable(self, need: set[str], keep: set[str]) -> set[str]:
+    def _recomputable(
+        self, need: set[str], keep: set[str], reads: Mapping[str, set[str]]
+    ) -> set[str]:
         """Intermediates recomputed at every read instead of stored: cheap functions of inputs.
 
         Final demand by consuming region (y = sum(Y, over=category), 3.7 MiB at 9,800 sectors)
@@ -387,9 +389,11 @@ class Executor:
         milliseconds, and a read under a restriction (a slice, a block of rows) computes only
         that part. Candidates read only inputs (directly or through renames), through
         element-wise ops and reductions, and are at least ``RECOMPUTE_MIN_ELEMENTS`` large.
+        None is read by a lazy matrix, whose every block of rows would compute it again.
         """
         if self.n_samples:
             return set()
+        by_lazy = {dep for q in self.lazy for dep in reads.get(q, ())}
         inputs: set[str] = set()  # definitions whose value is an input (or a view of one)
         for q in self.order:
             if q not in need:
@@ -400,7 +404,7 @@ class Executor:
             if isinstance(op, ir.Load) or (isinstance(op, ir.Ref) and op.qname in inputs):
                 inputs.add(q)
         out: set[str] = set()
-        for q in need - keep - inputs - self.lazy - set(self.streamed):
+        for q in need - keep - inputs - self.lazy - by_lazy - set(self.streamed):
             op = self.ir[q]
             size = _flat(self, op.dims)
             if size < RECOMPUTE_MIN_ELEMENTS:

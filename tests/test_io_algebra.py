@@ -230,3 +230,43 @@ def test_big_solve_streams_through_its_only_reader(
         expected = np.cumsum(solution, axis=1)
         assert solved == [(4, 6)]
     np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_cheap_intermediates_recomputed_unless_read_by_a_lazy_matrix(
+    write_model: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cheap function of the inputs is recomputed where read, not where A's rows are built."""
+    from carbonc.runtime import executor
+
+    monkeypatch.setattr(executor, "RECOMPUTE_MIN_ELEMENTS", 1)
+    chosen: list[set[str]] = []
+    real = executor.Executor._recomputable
+
+    def recording(self: executor.Executor, *args: object) -> set[str]:
+        out = real(self, *args)  # type: ignore[arg-type]
+        chosen.append(out)
+        return out
+
+    monkeypatch.setattr(executor.Executor, "_recomputable", recording)
+    text = STREAMED.replace(
+        'A: "Z / transpose(x)"', 'scaled: "Z * 2"\n  A: "scaled / transpose(2 * x)"'
+    )
+    text = text.replace(
+        'X: "leontief(A) @ demand"', 'doubled: "demand * 2"\n  X: "leontief(A) @ doubled"'
+    )
+    model = load(write_model(text.replace("{reader}", 'total: "sum(X * w, over=sector)"')))
+    got = model.run(outputs=["total"])["total"].values
+    assert chosen == [{"doubled"}]  # `scaled` is read by the lazy matrix A: stored
+    z = np.array([[10, 2, 3, 1], [4, 20, 1, 2], [1, 3, 15, 2], [2, 1, 4, 30]], dtype=float)
+    demand = np.array(
+        [
+            [50, 60, 70, 80, 90, 100],
+            [40, 30, 20, 10, 5, 1],
+            [7, 8, 9, 10, 11, 12],
+            [60, 50, 40, 30, 20, 10],
+        ],
+        dtype=float,
+    )
+    x = z.sum(axis=1) + demand.sum(axis=1)
+    expected = np.array([0.3, 0.25, 0.5, 0.1]) @ np.linalg.solve(np.eye(4) - z / x, 2 * demand)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
