@@ -18,6 +18,10 @@ from .sparse import SPARSE_MIN_CELLS, Sparse
 Solver = linalg.Factors | linalg.BlockJacobi | sparse_solve.SparseJacobi
 
 BIG_ELEMENTS = 1 << 20  # arrays this large are freed as soon as possible (see _schedule)
+# Arrays from this size up that are cheap functions of the inputs (computing them reads at
+# most RECOMPUTE_MAX_READ times their size) are recomputed at every read, not stored.
+RECOMPUTE_MIN_ELEMENTS = 1 << 18
+RECOMPUTE_MAX_READ = 8
 CHUNK_BYTES = 2 << 20  # rows of a lazy matrix are computed in chunks of about this size
 
 
@@ -58,7 +62,13 @@ class Executor:
         self.keep_factors = factors is not None
         self.factors: dict[object, Solver] = factors if factors is not None else {}
         self.iterative: dict[object, bool] = {}  # per matrix: solve by block-Jacobi, not LU
+        # Per matrix: most right-hand sides are of transposed solves (s @ leontief(A)).
+        self.mostly_transposed: dict[object, bool] = {}
         self.lazy: set[str] = set()  # matrices only ever solved against: never held in full
+        # Large solves read by one definition only, which is evaluated in slices along a dim
+        # of the solve's right-hand sides: {solve: (reader, the reader's dim, labels a slice)}.
+        self.streamed: dict[str, tuple[str, str, int]] = {}
+        self.recomputed: set[str] = set()  # see _recomputable
         self.restrict: dict[str, slice] = {}  # dims evaluated only in part (see eval_rows)
         # Monte Carlo: inputs given with a leading sample axis make every definition that reads
         # them sampled too; the axis flows through every op (see ``larray.SAMPLE``).
@@ -78,6 +88,17 @@ class Executor:
         key = _matrix_key(a)
         if key in self.factors:
             return self.factors[key]
+        # A streamed solve asks for its factors while its reader is evaluated in slices; the
+        # matrix itself is always whole.
+        saved, self.restrict = self.restrict, {}
+        try:
+            return self._factorise(a, key, rows, cols)
+        finally:
+            self.restrict = saved
+
+    def _factorise(
+        self, a: ir.Op, key: object, rows: tuple[str, ...], cols: tuple[str, ...]
+    ) -> linalg.Factors | linalg.BlockJacobi:
         n = _flat(self, rows)
         if self.reads_sparse(a):
             matrix = self.evaluate(a)
@@ -100,18 +121,14 @@ class Executor:
                 raise SolveError(str(exc), a.span, self._column_labels(rows, exc.columns)) from None
         dtype = np.float32 if n >= linalg.MIXED_PRECISION_MIN else np.float64
         buf = np.empty((n, n), dtype=dtype)
-        diagonal: list[slice] = []
-        block_diagonal = len(rows) > 1
-        for sl, block, chunk in row_blocks(True):
-            np.negative(chunk, out=buf[sl])
-            if block_diagonal:  # (any() scans without a temporary copy)
-                block_diagonal = not (chunk[:, : block.start].any() or chunk[:, block.stop :].any())
-            if not diagonal or diagonal[-1] != block:
-                diagonal.append(block)
-        buf.flat[:: n + 1] += 1.0
-        blocks = diagonal if block_diagonal else [slice(0, n)]
+        # OpenBLAS solves with trans=1 two to three times faster than with trans=0 (a single-
+        # precision LU at 9,800 sectors: 0.14 s against 0.30 s for 64 right-hand sides), so
+        # the LU is of the matrix whose transpose most solves need: (I - A)^T when most are
+        # plain (leontief(A) @ y), I - A when most are transposed (s @ leontief(A)).
+        of_transpose = dtype == np.float64 or not self.mostly_transposed.get(key, False)
+        blocks = _fill_system(buf, row_blocks, len(rows) > 1, by_rows=of_transpose)
         try:
-            self.factors[key] = linalg.factorize_buffer(buf, blocks, row_blocks)
+            self.factors[key] = linalg.factorize_buffer(buf, blocks, row_blocks, of_transpose)
         except linalg.SingularSystem as exc:
             raise SolveError(str(exc), a.span, self._column_labels(rows, exc.columns)) from None
         return self.factors[key]
@@ -271,6 +288,7 @@ class Executor:
     def _choose_solvers(self, need: set[str]) -> dict[object, bool]:
         """Per matrix: iterate (few right-hand sides on a large system) or factorise once (many)."""
         rhs: dict[object, int] = {}
+        transposed: dict[object, int] = {}
         size: dict[object, int] = {}
         for q in need:
             ops = [self.ir[q]]
@@ -289,6 +307,9 @@ class Executor:
                     if isinstance(op, ir.LeontiefSolve) and self.is_sampled(op.rhs):
                         k *= self.n_samples
                     rhs[key] = rhs.get(key, 0) + k
+                    if isinstance(op, ir.LeontiefSolve) and op.transposed:
+                        transposed[key] = transposed.get(key, 0) + k
+        self.mostly_transposed = {key: 2 * transposed.get(key, 0) > rhs[key] for key in rhs}
         return {
             key: size[key] >= linalg.ITERATIVE_MIN_N and rhs[key] <= linalg.ITERATIVE_MAX_RHS
             for key in rhs
@@ -314,6 +335,8 @@ class Executor:
             matrix_only -= refs - as_matrix
         self.lazy = {q for q in matrix_only - self.sampled if not self.reads_sparse(self.ir[q])}
         self.iterative = self._choose_solvers(need)
+        self.streamed = self._streams(need, keep, reads)
+        self.recomputed = self._recomputable(need, keep, reads)
 
         def release(q: str) -> None:
             # A lazy matrix reads its inputs whenever its rows are needed, so it hands its
@@ -328,18 +351,132 @@ class Executor:
                         self.values.pop(dep, None)
                         if not self.keep_factors:
                             self.factors.pop(dep, None)
-                        if dep in self.lazy:
+                        if dep in self.lazy or dep in self.streamed or dep in self.recomputed:
                             pending.append(dep)
 
         # Overflow, 0/0 and inf - inf give inf or NaN in the results (and assertions catch
         # them); numpy's warnings about them would only be noise on the user's terminal.
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            streaming = {reader: (dim, step) for reader, dim, step in self.streamed.values()}
             for q in self._schedule(need, reads):
-                if q in self.values or q in self.lazy:
+                if q in self.values or q in self.lazy or q in self.streamed or q in self.recomputed:
                     continue
-                self.values[q] = self.evaluate(self.ir[q])
+                if q in streaming:
+                    self.values[q] = self._evaluate_sliced(q, *streaming[q])
+                else:
+                    self.values[q] = self.evaluate(self.ir[q])
                 release(q)
         return self.values
+
+    def _streams(
+        self, need: set[str], keep: set[str], reads: Mapping[str, set[str]]
+    ) -> dict[str, tuple[str, str, int]]:
+        """The large solves to stream through their only reader (see ``_evaluate_sliced``).
+
+        A solve with many right-hand sides whose result only feeds a reduction (the domestic
+        multipliers M_dom behind D_imp: 245 columns, 18 MiB at 9,800 sectors) need not exist
+        whole: its reader is evaluated a slice at a time along a dim that reaches the solve's
+        right-hand sides (one stressor: 49 columns), and each slice solves only its columns.
+        The slices are at most ``linalg.SOLVE_BATCH`` columns wide, one refinement batch each.
+        Only readers made of ops that slice cleanly qualify (see ``_slices_cleanly``).
+        """
+        if self.n_samples:
+            return {}
+        users: dict[str, list[str]] = {q: [] for q in need}
+        for q in need:
+            for dep in reads[q]:
+                users[dep].append(q)
+        out: dict[str, tuple[str, str, int]] = {}
+        for p in sorted(need - keep):  # (sorted: the same choice in every run)
+            op = self._live(self.ir[p])
+            if (
+                not isinstance(op, ir.LeontiefSolve)
+                or len(users[p]) != 1
+                or _flat(self, op.dims) < BIG_ELEMENTS
+            ):
+                continue
+            reader = users[p][0]
+            refs = sum(isinstance(o, ir.Ref) and o.qname == p for o in _walk(self.ir[reader]))
+            if reader in self.lazy or refs != 1:
+                continue  # (a lazy matrix is read by rows; read twice, a slice solved twice)
+            if any(r == reader for r, _, _ in out.values()):
+                continue  # one streamed solve per reader: its slices follow one dim
+            columns = _flat(self, tuple(d for d in op.dims if d not in op.rows))
+            best: tuple[int, str, int] | None = None
+            for dim in self.ir[reader].dims:
+                at = _slices_cleanly(self, self.ir[reader], dim, p)
+                if at is None or at in op.rows or _slices_cleanly(self, op.rhs, at, None) is None:
+                    continue
+                labels = len(self.labels[dim])
+                step = max(1, linalg.SOLVE_BATCH // max(1, columns // labels))
+                slices = -(-labels // step)
+                if slices > 1 and (best is None or slices < best[0]):
+                    best = (slices, dim, step)
+            if best is not None:
+                out[p] = (reader, best[1], best[2])
+        return out
+
+    def _recomputable(
+        self, need: set[str], keep: set[str], reads: Mapping[str, set[str]]
+    ) -> set[str]:
+        """Intermediates recomputed at every read instead of stored: cheap functions of inputs.
+
+        Final demand by consuming region (y = sum(Y, over=category), 3.7 MiB at 9,800 sectors)
+        would otherwise stay in memory from before the first solve until the last account
+        that reads it; recomputing it reads Y (seven times its size, held anyway) in a few
+        milliseconds, and a read under a restriction (a slice, a block of rows) computes only
+        that part. Candidates read only inputs (directly or through renames), through
+        element-wise ops and reductions, and are at least ``RECOMPUTE_MIN_ELEMENTS`` large.
+        None is read by a lazy matrix, whose every block of rows would compute it again.
+        """
+        if self.n_samples:
+            return set()
+        by_lazy = {dep for q in self.lazy for dep in reads.get(q, ())}
+        inputs: set[str] = set()  # definitions whose value is an input (or a view of one)
+        for q in self.order:
+            if q not in need:
+                continue
+            op = self._live(self.ir[q])
+            while isinstance(op, ir.Rename):
+                op = self._live(op.x)
+            if isinstance(op, ir.Load) or (isinstance(op, ir.Ref) and op.qname in inputs):
+                inputs.add(q)
+        out: set[str] = set()
+        for q in need - keep - inputs - self.lazy - by_lazy - set(self.streamed):
+            op = self.ir[q]
+            size = _flat(self, op.dims)
+            if size < RECOMPUTE_MIN_ELEMENTS:
+                continue
+            read = 0
+            for o in _walk(self._live(op)):
+                o = self._live(o)
+                if isinstance(o, (ir.Ref, ir.Load)):
+                    if isinstance(o, ir.Ref) and o.qname not in inputs:
+                        break
+                    read += _flat(self, o.dims)
+                elif not isinstance(o, _RECOMPUTED_OPS):
+                    break
+            else:
+                if read <= RECOMPUTE_MAX_READ * size:
+                    out.add(q)
+        return out
+
+    def _evaluate_sliced(self, q: str, dim: str, step: int) -> LArray:
+        """``q`` evaluated ``step`` labels of ``dim`` at a time, each slice into one result."""
+        op = self.ir[q]
+        axis = op.dims.index(dim)
+        out: np.ndarray | None = None
+        size = len(self.labels[dim])
+        for i in range(0, size, step):
+            part = self.eval_rows(op, {dim: slice(i, min(size, i + step))})
+            if out is None:
+                shape = tuple(len(self.labels[d]) for d in op.dims)
+                out = np.empty(shape, dtype=part.values.dtype)
+            index: list[slice] = [slice(None)] * len(op.dims)
+            index[axis] = slice(i, min(size, i + step))
+            out[tuple(index)] = part.aligned(op.dims)
+        assert out is not None
+        return LArray(out, op.dims)
 
     def _schedule(self, need: set[str], reads: Mapping[str, set[str]]) -> list[str]:
         """A topological order of ``need`` that keeps the largest arrays alive the shortest.
@@ -429,6 +566,31 @@ class Executor:
                 return case
         assert op.default is not None
         return op.default
+
+
+def _fill_system(
+    buf: np.ndarray, row_blocks: linalg.RowBlocks, blocked: bool, by_rows: bool
+) -> list[slice]:
+    """Write I - A (``by_rows``) or (I - A)^T into ``buf`` from A's rows.
+
+    Returns the diagonal blocks when ``blocked`` and A is block-diagonal, else the whole range.
+    A function of its own so that no chunk of A outlives the filling (a loop variable would
+    stay alive, and resident, through the factorisation).
+    """
+    n = buf.shape[0]
+    diagonal: list[slice] = []
+    block_diagonal = blocked
+    for sl, block, chunk in row_blocks(True):
+        if by_rows:
+            np.negative(chunk, out=buf[sl])
+        else:
+            np.negative(chunk.T, out=buf[:, sl])
+        if block_diagonal:  # (any() scans without a temporary copy)
+            block_diagonal = not (chunk[:, : block.start].any() or chunk[:, block.stop :].any())
+        if not diagonal or diagonal[-1] != block:
+            diagonal.append(block)
+    buf.flat[:: n + 1] += 1.0
+    return diagonal if block_diagonal else [slice(0, n)]
 
 
 def _binary(ex: Executor, op: ir.Binary) -> LArray:
@@ -537,10 +699,69 @@ def _sparse_elementwise(
 
 
 def _couples_rows(op: ir.Op, dim: str) -> bool:
-    """Whether rows of ``op`` along ``dim`` depend on other rows (so it cannot be sliced)."""
-    if isinstance(op, (ir.LeontiefSolve, ir.LeontiefInverse)):
+    """Whether rows of ``op`` along ``dim`` depend on other rows (so it cannot be sliced).
+
+    A solve couples its rows, not its right-hand sides: a slice of those solves only them.
+    """
+    if isinstance(op, ir.LeontiefSolve):
+        return dim in op.rows
+    if isinstance(op, ir.LeontiefInverse):
         return True
     return isinstance(op, ir.Scan) and op.along == dim
+
+
+# Ops whose slice along a dim of their result is computed from the same slice of their
+# operands, with dims matched by name (a restriction passes straight down; see ``evaluate``).
+_SLICE_BY_NAME = (
+    ir.Binary,
+    ir.Unary,
+    ir.Apply,
+    ir.Where,
+    ir.Expand,
+    ir.Scale,
+    ir.SumProduct,
+    ir.Reduce,
+    ir.Select,
+)
+_SLICED_LEAVES = (ir.Load, ir.Const, ir.Identity, ir.Mask, ir.Assemble)
+# Ops a recomputed intermediate may be made of (see Executor._recomputable), with its leaves.
+_RECOMPUTED_OPS = (*_SLICE_BY_NAME, ir.Rename, ir.Switch, ir.Const, ir.Identity, ir.Mask)
+
+
+def _slices_cleanly(ex: Executor, op: ir.Op, dim: str, target: str | None) -> str | None:
+    """Whether ``op`` restricted along ``dim`` computes its slice without full-size work.
+
+    Returns the name ``dim`` has where ``op`` reads ``target`` (renames change it), ``dim``
+    itself when ``target`` is None or not read, and None when some op on the way does not
+    pass the restriction down by name (contractions, stacks, scans, other solves), or reads
+    ``target`` where ``dim`` is not restricted (the whole solve would run for every slice).
+    """
+    names: set[str] = set()
+    stack = [(op, dim)]
+    while stack:
+        o, d = stack.pop()
+        o = ex._live(o)
+        if d not in o.dims:
+            if target is not None and any(
+                isinstance(x, ir.Ref) and x.qname == target for x in _walk(o)
+            ):
+                return None
+            continue
+        if isinstance(o, ir.Ref):
+            if o.qname == target:
+                names.add(d)
+        elif isinstance(o, ir.Rename):
+            inner = [x for x in o.x.dims if dict(o.mapping).get(x, x) == d]
+            if len(inner) != 1:
+                return None
+            stack.append((o.x, inner[0]))
+        elif isinstance(o, _SLICE_BY_NAME):
+            stack.extend((x, d) for x in ir.operands(o))
+        elif not isinstance(o, _SLICED_LEAVES):
+            return None
+    if target is None or not names:
+        return dim
+    return names.pop() if len(names) == 1 else None
 
 
 def _slice(x: LArray, r: dict[str, slice]) -> LArray:
@@ -718,7 +939,7 @@ def _fresh(ex: Executor, op: ir.Op, order: tuple[str, ...]) -> np.ndarray:
     An element-wise product (the usual right-hand side, e.g. ``S * eye(region)``) is computed
     straight into that layout, so it is never held twice.
     """
-    if isinstance(op, ir.Binary) and op.op in ("*", "/", "+", "-") and not ex.restrict:
+    if isinstance(op, ir.Binary) and op.op in ("*", "/", "+", "-"):
         a, b = ex.evaluate(op.a), ex.evaluate(op.b)
         shape = tuple(ex.size(d) for d in order)
         out = np.empty(shape)
@@ -730,7 +951,9 @@ def _fresh(ex: Executor, op: ir.Op, order: tuple[str, ...]) -> np.ndarray:
 
 def _solve(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> None:
     """Overwrite ``rhs`` (n x k) with the solution."""
-    rhs[...] = _solution(ex, op, rhs, transposed)
+    x = _solution(ex, op, rhs, transposed)
+    if x is not rhs:  # an LU solve works in place; block-Jacobi returns a new array
+        rhs[...] = x
 
 
 def _solution(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> np.ndarray:
@@ -898,7 +1121,12 @@ _EVAL: dict[type, Callable[[Executor, Any], LArray]] = {
     ir.Expand: _expand,
     ir.Stack: _stack,
     ir.Const: lambda ex, op: LArray(np.asarray(op.value, dtype=float), ()),
-    ir.Ref: lambda ex, op: _stored(ex, ex.values[op.qname]),
+    ir.Ref: lambda ex, op: (
+        # A streamed solve: the slice asked for, solved now; a recomputed intermediate.
+        ex.evaluate(ex.ir[op.qname])
+        if (op.qname in ex.streamed or op.qname in ex.recomputed) and op.qname not in ex.values
+        else _stored(ex, ex.values[op.qname])
+    ),
     ir.Load: lambda ex, op: _stored(ex, ex.data[op.qname]),
     ir.Scale: lambda ex, op: _scale(ex.evaluate(op.x), op.factor),
     ir.Unary: lambda ex, op: _unary(ex, op),

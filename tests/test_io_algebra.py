@@ -164,3 +164,109 @@ def test_concordance_aggregates_and_weights_disaggregate(tmp_path: Path) -> None
     np.testing.assert_array_equal(r["by_group"].values, [[3, 3], [9, 6]])
     assert r["by_group"].unit == "kt"
     np.testing.assert_allclose(r["back"].values, [[0.75, 2.25, 3], [2.25, 6.75, 6]])
+
+
+STREAMED = """
+carbon: 1
+model: streamed-solve
+dimensions:
+  sector: [a, b, c, d]
+  sector_to: {like: sector}
+  scenario: [s1, s2, s3, s4, s5, s6]
+data:
+  Z: {dims: [sector, sector_to], unit: USD, values: [[10, 2, 3, 1], [4, 20, 1, 2], [1, 3, 15, 2], [2, 1, 4, 30]]}
+  demand: {dims: [sector, scenario], unit: USD, values: [[50, 60, 70, 80, 90, 100], [40, 30, 20, 10, 5, 1], [7, 8, 9, 10, 11, 12], [60, 50, 40, 30, 20, 10]]}
+  w: {dims: [sector], unit: 1/USD, values: [0.3, 0.25, 0.5, 0.1]}
+rules:
+  x: "sum(Z, over=sector_to) + sum(demand, over=scenario)"
+  A: "Z / transpose(x)"
+  X: "leontief(A) @ demand"
+  {reader}
+"""
+
+
+@pytest.mark.parametrize(
+    ("reader", "streamed"),
+    [
+        ('total: "sum(X * w, over=sector)"', True),  # a reduction: one scenario at a time
+        ('total: "cumsum(X, over=scenario)"', False),  # a running sum couples the scenarios
+    ],
+)
+def test_big_solve_streams_through_its_only_reader(
+    write_model: Callable[..., Path], monkeypatch: pytest.MonkeyPatch, reader: str, streamed: bool
+) -> None:
+    """A big solve read by one definition is solved a slice at a time when the reader slices."""
+    from carbonc.runtime import executor, linalg
+
+    monkeypatch.setattr(linalg, "SOLVE_BATCH", 2)
+    monkeypatch.setattr(executor, "BIG_ELEMENTS", 1)
+    solved = []
+    real = executor._leontief_solve
+
+    def counting(ex: executor.Executor, op: object) -> object:
+        out = real(ex, op)  # type: ignore[arg-type]
+        solved.append(out.values.shape)
+        return out
+
+    monkeypatch.setitem(executor._EVAL, executor.ir.LeontiefSolve, counting)
+    model = load(write_model(STREAMED.replace("{reader}", reader)))
+    got = model.run(outputs=["total"])["total"].values
+    z = np.array([[10, 2, 3, 1], [4, 20, 1, 2], [1, 3, 15, 2], [2, 1, 4, 30]], dtype=float)
+    demand = np.array(
+        [
+            [50, 60, 70, 80, 90, 100],
+            [40, 30, 20, 10, 5, 1],
+            [7, 8, 9, 10, 11, 12],
+            [60, 50, 40, 30, 20, 10],
+        ],
+        dtype=float,
+    )
+    x = z.sum(axis=1) + demand.sum(axis=1)
+    solution = np.linalg.solve(np.eye(4) - z / x, demand)
+    if streamed:
+        expected = np.array([0.3, 0.25, 0.5, 0.1]) @ solution
+        assert solved == [(4, 2)] * 3  # three slices of two scenarios
+    else:
+        expected = np.cumsum(solution, axis=1)
+        assert solved == [(4, 6)]
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+
+
+def test_cheap_intermediates_recomputed_unless_read_by_a_lazy_matrix(
+    write_model: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cheap function of the inputs is recomputed where read, not where A's rows are built."""
+    from carbonc.runtime import executor
+
+    monkeypatch.setattr(executor, "RECOMPUTE_MIN_ELEMENTS", 1)
+    chosen: list[set[str]] = []
+    real = executor.Executor._recomputable
+
+    def recording(self: executor.Executor, *args: object) -> set[str]:
+        out = real(self, *args)  # type: ignore[arg-type]
+        chosen.append(out)
+        return out
+
+    monkeypatch.setattr(executor.Executor, "_recomputable", recording)
+    text = STREAMED.replace(
+        'A: "Z / transpose(x)"', 'scaled: "Z * 2"\n  A: "scaled / transpose(2 * x)"'
+    )
+    text = text.replace(
+        'X: "leontief(A) @ demand"', 'doubled: "demand * 2"\n  X: "leontief(A) @ doubled"'
+    )
+    model = load(write_model(text.replace("{reader}", 'total: "sum(X * w, over=sector)"')))
+    got = model.run(outputs=["total"])["total"].values
+    assert chosen == [{"doubled"}]  # `scaled` is read by the lazy matrix A: stored
+    z = np.array([[10, 2, 3, 1], [4, 20, 1, 2], [1, 3, 15, 2], [2, 1, 4, 30]], dtype=float)
+    demand = np.array(
+        [
+            [50, 60, 70, 80, 90, 100],
+            [40, 30, 20, 10, 5, 1],
+            [7, 8, 9, 10, 11, 12],
+            [60, 50, 40, 30, 20, 10],
+        ],
+        dtype=float,
+    )
+    x = z.sum(axis=1) + demand.sum(axis=1)
+    expected = np.array([0.3, 0.25, 0.5, 0.1]) @ np.linalg.solve(np.eye(4) - z / x, 2 * demand)
+    np.testing.assert_allclose(got, expected, rtol=1e-12)

@@ -208,6 +208,115 @@ def test_mixed_precision_and_block_solves_keep_1e9(
     np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12 * np.abs(expected).max())
 
 
+@pytest.mark.parametrize(
+    ("outputs", "of_transpose"),
+    [(["acc.x_total", "acc.D_cba_reg"], True), (["acc.D_imp", "acc.D_cba_reg"], False)],
+)
+def test_single_precision_lu_of_either_orientation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outputs: list[str], of_transpose: bool
+) -> None:
+    """The LU is of (I - A)^T when plain solves dominate, of I - A when transposed ones do."""
+    from carbonc.runtime import executor, linalg
+
+    monkeypatch.setattr(linalg, "MIXED_PRECISION_MIN", 8)
+    monkeypatch.setattr(linalg, "LU_PANEL", 8)  # the blocked LU, too (n = 36)
+    monkeypatch.setattr(executor, "CHUNK_BYTES", 1)
+    seen = []
+    real = linalg.factorize_buffer
+
+    def recording(*args: object, **kw: object) -> object:
+        f = real(*args, **kw)  # type: ignore[arg-type]
+        seen.append(f.of_transpose)
+        return f
+
+    monkeypatch.setattr(linalg, "factorize_buffer", recording)
+    io = _random_mrio(8, 6, 6, 2, 3)  # X: 6 plain columns; M: 3 and M_dom 18 transposed
+    folder = tmp_path / "mrio"
+    io.save_all(folder)  # type: ignore[attr-defined]
+    io.calc_all()  # type: ignore[attr-defined]
+    run = load(_model(tmp_path, folder)).run(outputs=outputs)
+    assert seen == [of_transpose]
+    ext = io.emissions  # type: ignore[attr-defined]
+    np.testing.assert_allclose(
+        run["acc.D_cba_reg"].array.aligned(("stressor", "region")),
+        ext.D_cba_reg.to_numpy(),
+        rtol=RTOL,
+    )
+    if of_transpose:
+        x = run["acc.x_total"].array.aligned(("region", "sector")).reshape(-1)
+        np.testing.assert_allclose(x, io.x.to_numpy().reshape(-1), rtol=RTOL)  # type: ignore[attr-defined]
+    else:
+        d_imp = run["acc.D_imp"].array.aligned(("stressor", "region", "sector"))
+        expected = ext.D_imp.to_numpy()
+        np.testing.assert_allclose(
+            d_imp.reshape(expected.shape), expected, rtol=RTOL, atol=RTOL * np.abs(expected).max()
+        )
+
+
+def test_streamed_domestic_multipliers_match(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """M_dom streamed through D_cba_domestic (a stressor at a time) gives pymrio's accounts."""
+    from carbonc.runtime import executor, linalg
+
+    monkeypatch.setattr(linalg, "MIXED_PRECISION_MIN", 8)
+    monkeypatch.setattr(linalg, "SOLVE_BATCH", 4)  # 3 stressors x 5 regions: 15 columns
+    monkeypatch.setattr(executor, "BIG_ELEMENTS", 64)
+    monkeypatch.setattr(executor, "CHUNK_BYTES", 1)
+    streams = []
+    real = executor.Executor._streams
+
+    def recording(self: executor.Executor, *args: object) -> object:
+        out = real(self, *args)  # type: ignore[arg-type]
+        streams.append(out)
+        return out
+
+    monkeypatch.setattr(executor.Executor, "_streams", recording)
+    io = _random_mrio(9, 5, 4, 2, 3)
+    folder = tmp_path / "mrio"
+    io.save_all(folder)  # type: ignore[attr-defined]
+    io.calc_all()  # type: ignore[attr-defined]
+    ext = io.emissions  # type: ignore[attr-defined]
+    ref = {name: getattr(ext, name) for name in ACCOUNTS}
+    run = load(_model(tmp_path, folder)).run(outputs=[f"acc.{a}" for a in ACCOUNTS])
+    assert streams == [{"acc.M_dom": ("acc.D_cba_domestic", "stressor", 1)}]
+    cols = ref["D_cba"].columns
+    regions = list(dict.fromkeys(cols.get_level_values(0)))
+    sectors = list(dict.fromkeys(cols.get_level_values(1)))
+    _compare(run, ref, regions, sectors)
+
+
+def test_cheap_intermediates_are_recomputed_not_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """y = sum(Y, over=category) is recomputed at each read; x (a pass over Z) is stored."""
+    from carbonc.runtime import executor
+
+    monkeypatch.setattr(executor, "RECOMPUTE_MIN_ELEMENTS", 1)
+    chosen = []
+    real = executor.Executor._recomputable
+
+    def recording(self: executor.Executor, *args: object) -> set[str]:
+        out = real(self, *args)  # type: ignore[arg-type]
+        chosen.append(out)
+        return out
+
+    monkeypatch.setattr(executor.Executor, "_recomputable", recording)
+    io = _random_mrio(10, 4, 5, 3, 2)
+    folder = tmp_path / "mrio"
+    io.save_all(folder)  # type: ignore[attr-defined]
+    io.calc_all()  # type: ignore[attr-defined]
+    ext = io.emissions  # type: ignore[attr-defined]
+    ref = {name: getattr(ext, name) for name in ACCOUNTS}
+    run = load(_model(tmp_path, folder)).run(outputs=[f"acc.{a}" for a in ACCOUNTS])
+    assert "acc.y" in chosen[0]
+    assert "acc.x" not in chosen[0] and "acc.A" not in chosen[0]
+    cols = ref["D_cba"].columns
+    regions = list(dict.fromkeys(cols.get_level_values(0)))
+    sectors = list(dict.fromkeys(cols.get_level_values(1)))
+    _compare(run, ref, regions, sectors)
+
+
 def test_block_jacobi_footprints_match(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The iterative path (large table, few right-hand sides) gives pymrio's footprints to 1e-9."""
     from carbonc.runtime import linalg
