@@ -98,7 +98,7 @@ class Executor:
 
     def _factorise(
         self, a: ir.Op, key: object, rows: tuple[str, ...], cols: tuple[str, ...]
-    ) -> linalg.Factors | linalg.BlockJacobi:
+    ) -> Solver:
         n = _flat(self, rows)
         if self.reads_sparse(a):
             matrix = self.evaluate(a)
