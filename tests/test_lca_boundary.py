@@ -4,7 +4,8 @@ Per unit: electricity 0.5 kg CO2/kWh; steel 1,800 + 500 x 0.5 = 2,050 kg/t; copp
 the use phase 1,000 kWh = 500 kg; disposal 20 kg. One item: 10 + 0.1 x 2,050 + 0.0005 x 4,000
 + 500 + 20 = 737 kg cradle to grave; 217 kg cradle to gate (use and end of life cut at the
 boundary). The copper is 0.5 kg of the item's 100.5 kg of inputs (0.5 %), so a 1 % mass cut-off
-removes its 2 kg: 735 and 215.
+(`--choose cutoff_rule=mass`, the default share) removes its 2 kg: 735 and 215; a 0.1 % share
+keeps it.
 """
 
 from __future__ import annotations
@@ -58,33 +59,34 @@ override:
 outputs: [lca.score, lca.cut_off_inputs]
 """
 
-CUTOFF = """carbon: 1
-model: boundary-test-cutoff
+FINER = """carbon: 1
+model: boundary-test-finer-cutoff
 extends: m.carbon
 override:
   lca.cutoff:
-    expr: "0.01"
-    because: "PCR: inputs under 1 % of a process's input mass may be left out"
+    expr: "0.001"
+    because: "a PCR with a 0.1 % mass cut-off keeps the copper (0.5 %)"
 """
 
 
 @pytest.mark.parametrize(
-    ("file", "boundary", "score", "left_out"),
+    ("file", "boundary", "rule", "score", "left_out"),
     [
-        ("m.carbon", "cradle_to_grave", 737.0, 0),
-        ("m.carbon", "cradle_to_gate", 217.0, 1),  # the use phase's electricity
-        ("cut.carbon", "cradle_to_grave", 735.0, 1),  # the copper
-        ("cut.carbon", "cradle_to_gate", 215.0, 2),
+        ("m.carbon", "cradle_to_grave", "none", 737.0, 0),
+        ("m.carbon", "cradle_to_gate", "none", 217.0, 1),  # the use phase's electricity
+        ("m.carbon", "cradle_to_grave", "mass", 735.0, 1),  # the copper
+        ("m.carbon", "cradle_to_gate", "mass", 215.0, 2),
+        ("finer.carbon", "cradle_to_grave", "mass", 737.0, 0),
     ],
 )
 def test_boundary_and_cutoff_match_hand_figures(
-    tmp_path: Path, file: str, boundary: str, score: float, left_out: int
+    tmp_path: Path, file: str, boundary: str, rule: str, score: float, left_out: int
 ) -> None:
     (tmp_path / "m.carbon").write_text(MODEL)
-    (tmp_path / "cut.carbon").write_text(CUTOFF)
-    r = load(tmp_path / file).run(choose={"boundary": boundary})
+    (tmp_path / "finer.carbon").write_text(FINER)
+    r = load(tmp_path / file).run(choose={"boundary": boundary, "cutoff_rule": rule})
     assert r["lca.score"].array.values.reshape(-1)[0] == pytest.approx(score, rel=1e-12)
     assert r["lca.cut_off_inputs"].item() == left_out
     overrides = {o["target"] for o in r.provenance["overrides"]}
     assert "lca.in_boundary" in overrides
-    assert ("lca.cutoff" in overrides) == (file == "cut.carbon")
+    assert ("lca.cutoff" in overrides) == (file == "finer.carbon")
