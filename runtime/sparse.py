@@ -146,7 +146,7 @@ class Sparse:
         if not self.shape:
             return ()
         shape = self.shape
-        return cached((self.index,), ("coords", shape), lambda: np.unravel_index(self.index, shape))
+        return cached((self.index,), ("coords", shape), lambda: _coords(self.index, shape))
 
     def todense(self) -> Array:
         """The full array (the sample axis first when sampled)."""
@@ -212,9 +212,18 @@ class Sparse:
         return cls(shape, index, flat[..., index], 0.0)
 
 
+def _small(x: Array, bound: int) -> Array:
+    """Positions below ``bound`` in 32 bits when they fit: the cached patterns take half the room."""
+    return x.astype(np.int32) if bound < 2**31 else x
+
+
+def _coords(index: Array, shape: tuple[int, ...]) -> tuple[Array, ...]:
+    return tuple(_small(c, max(shape)) for c in np.unravel_index(index, shape))
+
+
 def _lookup(stored: Array, index: Array) -> tuple[Array, Array | None]:
     """Where each of ``index`` sits in ``stored``, and whether it is there (None: all are)."""
-    pos = np.minimum(np.searchsorted(stored, index), stored.size - 1)
+    pos = _small(np.minimum(np.searchsorted(stored, index), stored.size - 1), stored.size)
     hit = stored[pos] == index
     return pos, (None if bool(hit.all()) else hit)
 

@@ -200,9 +200,9 @@ def _join(
     total = int(count.sum())
     if total > MAX_PAIRS:
         return None
-    ia = np.repeat(np.arange(sa.nnz), count)
+    ia = np.repeat(np.arange(sa.nnz, dtype=np.int32 if sa.nnz < 2**31 else np.int64), count)
     starts = np.repeat(lo - (np.cumsum(count) - count), count)
-    ib = by_key[starts + np.arange(total)]
+    ib = by_key[starts + np.arange(total)].astype(ia.dtype)
     out_shape = tuple(size(d) for d in out)
     out_coords = tuple(
         ca[a_own.index(d)][ia] if d in a_own else cb[b_own.index(d)][ib] for d in out
