@@ -32,6 +32,13 @@ Amounts: a production amount in [0.5, 2] per run of each activity, inputs per ru
 x production amount, biosphere amounts lognormal, all rounded to float32 (stats_arrays keeps
 distribution parameters in float32, so both tools see identical numbers).
 
+For carbonc, ``model_text`` declares the three exchange tables (``technosphere_in``,
+``technosphere_out``, ``biosphere``) ``sparse: true`` and ``carbonc_arrays`` passes them as SciPy
+CSR matrices, as a user of a large database would: carbonc then keeps A and B sparse and solves
+I - A by Jacobi sweeps, or by a dense LAPACK LU up to ``sparse_solve.DENSE_MAX`` products.
+``carbonc_arrays(..., sparse=False)`` gives dense numpy arrays instead. bw2calc gets the same
+numbers as bw_processing data packages (``brightway_packages``).
+
 ``child_main`` runs one measured call in a fresh process (see test_bench_lca.py). Nothing runs
 at import time; numpy is imported only inside functions.
 """
@@ -331,23 +338,31 @@ def method_config() -> dict[str, Any]:
 #   parent -> child  the job: {"tool", "workload", "n", "seed", "samples", "model",
 #                    "check_file"}
 #   child -> parent  {"ready": ...} once the inputs are built, the model compiled (carbonc) and
-#                    a warm-up call made on a 12-activity system: the baseline memory
+#                    a warm-up call made on a 12-activity system: the baseline memory, taken
+#                    after resetting the peak RSS to the current RSS (``_reset_peak_rss``), so
+#                    that the peak after the call is the call's, not the generator's (which
+#                    reaches 527 MiB at 25,000 activities, against 250 MiB once it is done)
 #   parent -> child  "go"
 #   child -> parent  {"done": ...} right after the call: wall and CPU time, peak memory, and
-#                    what the tool reported (solver statistics, Monte Carlo chunk, LU count)
+#                    what the tool reported (bw2calc: PARDISO factor size, IterativeLCA's
+#                    solver statistics; carbonc: which solver ran, LU count, Jacobi sweeps,
+#                    Monte Carlo chunk)
 #
-# then the child writes what it computed to ``check_file`` (an .npz) when one is given.
+# then the child writes what it computed to ``check_file`` (an .npz) when one is given. A value
+# of the call's outcome may be a function: check data that is costly to extract (bw2calc's
+# inventories), computed only then, after the timed call.
 
 UNITS = {"fu1": 1, "fu100": 100, "mc": 1}  # functional units of each workload
 UNIT_SEED = 3  # which products are the functional units
 MC_SEED = 1  # carbonc's Uncertainty(seed=); Brightway's packages are seeded by `seed`
 TOOLS = {
     "fu1": ("bw2calc", "carbonc"),
-    "fu100": ("bw2calc_multi", "bw2calc_loop", "carbonc"),
+    "fu100": ("bw2calc_multi", "bw2calc_loop", "carbonc", "carbonc_inventory"),
     "mc": ("bw2calc", "bw2calc_iterative", "carbonc"),
 }
 
-Outcome = tuple[dict[str, Any], dict[str, Any]]  # (arrays for the check file, figures)
+# (arrays for the check file, or functions computing them after the timed call; figures)
+Outcome = tuple[dict[str, Any], dict[str, Any]]
 
 
 def bw2calc_call(
@@ -384,7 +399,20 @@ def bw2calc_call(
             mlca.lci()
             mlca.lcia()
             scores = np.array([mlca.scores[(METHOD, k)] for k in demands_])
-            return {"scores": scores}, {"factor_nnz": pardiso_nnz(mlca)}
+
+            def inventory() -> np.ndarray:
+                """The 100 inventories g = B s as [flow, functional unit], untimed: MultiLCA
+                holds each as B diag(s), summed here over the activities."""
+                rows = np.array(
+                    [mlca.dicts.biosphere.get(FLOW_BASE + i, -1) for i in range(s.n_flows)]
+                )
+                have = rows >= 0
+                g = np.zeros((s.n_flows, len(demands_)))
+                for j, key in enumerate(demands_):
+                    g[have, j] = np.asarray(mlca.inventories[key].sum(axis=1)).ravel()[rows[have]]
+                return g
+
+            return {"scores": scores, "inventory": inventory}, {"factor_nnz": pardiso_nnz(mlca)}
 
     elif tool == "bw2calc_loop":
 
@@ -429,41 +457,129 @@ def _nbytes(a: Any) -> int:
     return int(a.nbytes)
 
 
-def carbonc_call(
-    workload: str, s: System, units: list[int], samples: int, model_path: str
-) -> tuple[Any, int]:
-    """The measured call of carbonc: ``model.run(arrays=...)`` on the dense arrays, which are
-    built here (from the triplets), like the compiled model, outside the call.
+class _CountedMatmul:
+    """A sparse matrix whose ``@`` is counted: one Jacobi sweep is one product."""
 
-    ``lus`` counts the factorisations through ``linalg.factorize_buffer``: those of the
-    deterministic path. A sampled I - A is solved per sample by ``np.linalg.solve`` (one LU per
-    sample, batched), which is not counted."""
+    def __init__(self, matrix: Any):
+        self.matrix = matrix
+        self.count = 0
+
+    def __matmul__(self, x: Any) -> Any:
+        self.count += 1
+        return self.matrix @ x
+
+
+def _instrument(module: Any, name: str, wrapper: Any) -> Any:
+    """Replace ``module.name`` by ``wrapper(original)``; a wrapper of an earlier call is undone
+    first. The runtime looks these functions up on the module at call time."""
+    original = getattr(module, name)
+    original = getattr(original, "__wrapped__", original)
+    new = wrapper(original)
+    new.__wrapped__ = original
+    setattr(module, name, new)
+    return new
+
+
+def carbonc_call(
+    workload: str,
+    s: System,
+    units: list[int],
+    samples: int,
+    model_path: str,
+    inventory: bool = False,
+) -> tuple[Any, int]:
+    """The measured call of carbonc: ``model.run(arrays=...)`` on the exchange tables as SciPy
+    CSR matrices (``carbonc_arrays``), which are built here, like the compiled model, outside
+    the call. The outputs are ``lca.score``, and with ``inventory`` also ``lca.inventory``
+    (the 100 inventories g = B s, which need the supply s of every functional unit: a solve
+    with 100 right-hand sides; the score alone is one transposed solve, q = c B (I - A)^-1).
+
+    The figures say which solver ran (``carbonc.runtime.sparse_solve``, instrumented here):
+
+    - ``lus``: LU factorisations through ``linalg.factorize_buffer`` (the dense LAPACK LU that
+      ``sparse_solve.build`` picks up to ``sparse_solve.DENSE_MAX`` products);
+    - ``sparse_builds``: calls of ``sparse_solve.build``; ``jacobi``: how many of them gave a
+      ``SparseJacobi`` (Jacobi sweeps), and ``superlu`` whether one of those fell back to a
+      SuperLU factorisation (``SparseJacobi.lu`` set) because the sweeps were too slow;
+    - ``sweeps``: the sweep count of each Jacobi solve (deterministic solves, then one per
+      block-diagonal chunk of Monte Carlo samples); ``sampled_solves``: calls of
+      ``sparse_solve.solve_sampled``;
+    - ``solver``: all that in a few words; ``chunk``: the Monte Carlo chunk (provenance).
+    """
     import numpy as np
 
     from carbonc.compiler import load
     from carbonc.compiler.api import Uncertainty
-    from carbonc.runtime import linalg
+    from carbonc.runtime import linalg, sparse_solve
 
     model = load(model_path)
     arrays = carbonc_arrays(s, units, list(model.dims["gas"].labels))
     input_bytes = sum(_nbytes(a) for a in arrays.values())
-    lus = [0]
-    factorize = getattr(linalg.factorize_buffer, "__wrapped__", linalg.factorize_buffer)
+    stats: dict[str, Any] = {}
+    built: list[Any] = []
 
-    def counted(*args: Any, **kwargs: Any) -> Any:
-        lus[0] += 1
-        return factorize(*args, **kwargs)
+    def reset() -> None:
+        stats.update(lus=0, sparse_builds=0, sweeps=[], sampled_solves=0)
+        built.clear()
 
-    counted.__wrapped__ = factorize  # type: ignore[attr-defined]
-    linalg.factorize_buffer = counted  # the executor calls linalg.factorize_buffer
+    def count(key: str) -> Any:
+        def wrapper(original: Any) -> Any:
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                stats[key] += 1
+                result = original(*args, **kwargs)
+                if key == "sparse_builds":
+                    built.append(result)
+                return result
+
+            return counted
+
+        return wrapper
+
+    def count_sweeps(original: Any) -> Any:
+        def counted(off: Any, *args: Any) -> Any:
+            matmul = _CountedMatmul(off)
+            try:
+                return original(matmul, *args)
+            finally:
+                stats["sweeps"].append(matmul.count)
+
+        return counted
+
+    # the executor calls linalg.factorize_buffer and sparse_solve.build; sparse_solve calls
+    # its own _sweeps
+    _instrument(linalg, "factorize_buffer", count("lus"))
+    _instrument(sparse_solve, "build", count("sparse_builds"))
+    _instrument(sparse_solve, "solve_sampled", count("sampled_solves"))
+    _instrument(sparse_solve, "_sweeps", count_sweeps)
     how = Uncertainty(samples=samples, seed=MC_SEED) if workload == "mc" else None
+    outputs = ("lca.score", "lca.inventory") if inventory else ("lca.score",)
+
+    def solver() -> dict[str, Any]:
+        jacobi = [f for f in built if isinstance(f, sparse_solve.SparseJacobi)]
+        superlu = any(f.lu is not None for f in jacobi)
+        words = []
+        if jacobi:
+            words.append("Jacobi, then SuperLU" if superlu else "Jacobi")
+        if stats["lus"]:
+            words.append("dense LU")
+        if stats["sampled_solves"]:
+            words.append("samples: block-diagonal Jacobi")
+        return {
+            **stats,
+            "jacobi": len(jacobi),
+            "superlu": superlu,
+            "solver": "; ".join(words) or "none",
+        }
 
     def call() -> Outcome:
-        lus[0] = 0
-        r = model.run(arrays=arrays, outputs=("lca.score",), uncertainty=how)
+        reset()
+        r = model.run(arrays=arrays, outputs=outputs, uncertainty=how)
         score = r["lca.score"]
         out = {"scores": np.asarray(score.array.aligned(("functional_unit",)), dtype=float)}
-        info: dict[str, Any] = {"lus": lus[0]}
+        if inventory:
+            g = r["lca.inventory"].array.aligned(("flow", "functional_unit"))
+            out["inventory"] = np.asarray(g, dtype=float)
+        info = solver()
         if how is not None:
             assert score.stats is not None
             out["mean"] = np.asarray(score.stats["mean"], dtype=float)
@@ -480,14 +596,25 @@ def _warm_up(tool: str, workload: str, folder: str) -> None:
 
     tiny = generate(12, seed=99)
     units = demands(tiny, min(UNITS[workload], 3), seed=UNIT_SEED)
-    if tool == "carbonc":
+    if tool.startswith("carbonc"):
         path = os.path.join(folder, "warm_up.carbon")
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(model_text(12, len(units), uncertain=workload == "mc"))
-        call, _ = carbonc_call(workload, tiny, units, 10, path)
+        call, _ = carbonc_call(workload, tiny, units, 10, path, tool == "carbonc_inventory")
     else:
         call, _ = bw2calc_call(tool, workload, tiny, units, 10, seed=99)
     call()
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's peak resident set size (``ru_maxrss``, VmHWM) to its current RSS,
+    by writing 5 to /proc/self/clear_refs (Linux 4.0 and later); False where that fails."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
+            fh.write("5")
+    except OSError:
+        return False
+    return True
 
 
 def child_main() -> None:
@@ -520,13 +647,16 @@ def child_main() -> None:
         _warm_up(tool, workload, folder)
     warm_up_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    if tool == "carbonc":
-        call, input_bytes = carbonc_call(workload, s, units, job["samples"], job["model"])
+    if tool.startswith("carbonc"):
+        call, input_bytes = carbonc_call(
+            workload, s, units, job["samples"], job["model"], tool == "carbonc_inventory"
+        )
     else:
         call, input_bytes = bw2calc_call(tool, workload, s, units, job["samples"], job["seed"])
     setup_s = time.perf_counter() - t0
     gc.collect()
-    before = {"maxrss_kib": maxrss_kib(), "rss_kib": rss_kib()}
+    peak_reset = _reset_peak_rss()
+    before = {"maxrss_kib": maxrss_kib(), "rss_kib": rss_kib(), "peak_reset": peak_reset}
     send(
         {
             "ready": {
@@ -561,4 +691,4 @@ def child_main() -> None:
         }
     )
     if job.get("check_file"):
-        np.savez(job["check_file"], **arrays)
+        np.savez(job["check_file"], **{k: v() if callable(v) else v for k, v in arrays.items()})
