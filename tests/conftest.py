@@ -20,6 +20,21 @@ SHARED = REPO.parent / "shared" / "data"
 REFERENCE_CASES = SHARED / "reference_cases" / "ipcc_tier1_reference_cases.csv"
 
 
+def record_calls(monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> list[Any]:
+    """Wrap ``owner.name`` so that every value it returns is also appended to the list given
+    back (a test reads which streams, recomputations or factorisations the executor chose)."""
+    seen: list[Any] = []
+    real = getattr(owner, name)
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        out = real(*args, **kwargs)
+        seen.append(out)
+        return out
+
+    monkeypatch.setattr(owner, name, recording)
+    return seen
+
+
 def bonsai(module: str) -> ModuleType:
     """A ``bonsai_ipcc`` module (a test-only peer), imported without its logging side effect."""
     root = logging.getLogger()

@@ -12,7 +12,7 @@ import pytest
 from carbonc import CarbonError
 from carbonc.compiler import load
 from carbonc.compiler.graph import graph_json
-from tests.conftest import SHARED
+from tests.conftest import SHARED, record_calls
 
 MILLER_BLAIR = """
 carbon: 1
@@ -166,6 +166,17 @@ def test_concordance_aggregates_and_weights_disaggregate(tmp_path: Path) -> None
     np.testing.assert_allclose(r["back"].values, [[0.75, 2.25, 3], [2.25, 6.75, 6]])
 
 
+# The numbers of STREAMED's data (below), for the expected values.
+STREAMED_Z = np.array([[10, 2, 3, 1], [4, 20, 1, 2], [1, 3, 15, 2], [2, 1, 4, 30]], dtype=float)
+STREAMED_DEMAND = np.array(
+    [
+        [50, 60, 70, 80, 90, 100],
+        [40, 30, 20, 10, 5, 1],
+        [7, 8, 9, 10, 11, 12],
+        [60, 50, 40, 30, 20, 10],
+    ],
+    dtype=float,
+)
 STREAMED = """
 carbon: 1
 model: streamed-solve
@@ -211,16 +222,7 @@ def test_big_solve_streams_through_its_only_reader(
     monkeypatch.setitem(executor._EVAL, executor.ir.LeontiefSolve, counting)
     model = load(write_model(STREAMED.replace("{reader}", reader)))
     got = model.run(outputs=["total"])["total"].values
-    z = np.array([[10, 2, 3, 1], [4, 20, 1, 2], [1, 3, 15, 2], [2, 1, 4, 30]], dtype=float)
-    demand = np.array(
-        [
-            [50, 60, 70, 80, 90, 100],
-            [40, 30, 20, 10, 5, 1],
-            [7, 8, 9, 10, 11, 12],
-            [60, 50, 40, 30, 20, 10],
-        ],
-        dtype=float,
-    )
+    z, demand = STREAMED_Z, STREAMED_DEMAND
     x = z.sum(axis=1) + demand.sum(axis=1)
     solution = np.linalg.solve(np.eye(4) - z / x, demand)
     if streamed:
@@ -239,15 +241,7 @@ def test_cheap_intermediates_recomputed_unless_read_by_a_lazy_matrix(
     from carbonc.runtime import executor
 
     monkeypatch.setattr(executor, "RECOMPUTE_MIN_ELEMENTS", 1)
-    chosen: list[set[str]] = []
-    real = executor.Executor._recomputable
-
-    def recording(self: executor.Executor, *args: object) -> set[str]:
-        out = real(self, *args)  # type: ignore[arg-type]
-        chosen.append(out)
-        return out
-
-    monkeypatch.setattr(executor.Executor, "_recomputable", recording)
+    chosen = record_calls(monkeypatch, executor.Executor, "_recomputable")
     text = STREAMED.replace(
         'A: "Z / transpose(x)"', 'scaled: "Z * 2"\n  A: "scaled / transpose(2 * x)"'
     )
@@ -257,16 +251,7 @@ def test_cheap_intermediates_recomputed_unless_read_by_a_lazy_matrix(
     model = load(write_model(text.replace("{reader}", 'total: "sum(X * w, over=sector)"')))
     got = model.run(outputs=["total"])["total"].values
     assert chosen == [{"doubled"}]  # `scaled` is read by the lazy matrix A: stored
-    z = np.array([[10, 2, 3, 1], [4, 20, 1, 2], [1, 3, 15, 2], [2, 1, 4, 30]], dtype=float)
-    demand = np.array(
-        [
-            [50, 60, 70, 80, 90, 100],
-            [40, 30, 20, 10, 5, 1],
-            [7, 8, 9, 10, 11, 12],
-            [60, 50, 40, 30, 20, 10],
-        ],
-        dtype=float,
-    )
+    z, demand = STREAMED_Z, STREAMED_DEMAND
     x = z.sum(axis=1) + demand.sum(axis=1)
     expected = np.array([0.3, 0.25, 0.5, 0.1]) @ np.linalg.solve(np.eye(4) - z / x, 2 * demand)
     np.testing.assert_allclose(got, expected, rtol=1e-12)

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from carbonc.compiler import load
-from tests.conftest import SHARED
+from tests.conftest import SHARED, record_calls
 
 PYMRIO_TEST = SHARED / "pymrio_test"
 RTOL = 1e-9
@@ -55,6 +56,27 @@ def _model(tmp_path: Path, mrio: Path) -> Path:
     path = tmp_path / "model.carbon"
     path.write_text(textwrap.dedent(MODEL.format(path=mrio)), encoding="utf-8")
     return path
+
+
+def _saved(tmp_path: Path, io: Any) -> Path:
+    """``io`` written as a pymrio folder, with its accounts calculated by pymrio."""
+    folder = tmp_path / "mrio"
+    io.save_all(folder)
+    io.calc_all()
+    return folder
+
+
+def _reference(io: Any) -> dict[str, Any]:
+    """pymrio's accounts of the ``emissions`` extension, by name."""
+    return {name: getattr(io.emissions, name) for name in ACCOUNTS}
+
+
+def _run_all(tmp_path: Path, io: Any) -> tuple[Any, dict[str, Any]]:
+    """carbonc's run of every account on ``io``, and pymrio's accounts to compare with."""
+    folder = _saved(tmp_path, io)
+    return load(_model(tmp_path, folder)).run(outputs=[f"acc.{a}" for a in ACCOUNTS]), _reference(
+        io
+    )
 
 
 def _ours(
@@ -153,8 +175,7 @@ def test_random_mrios_match_pymrio_calc_all(
     folder = tmp_path / "mrio"
     io.save_all(folder, table_format=fmt)  # type: ignore[attr-defined]
     io.calc_all()  # type: ignore[attr-defined]
-    ext = io.emissions  # type: ignore[attr-defined]
-    ref = {name: getattr(ext, name) for name in ACCOUNTS}
+    ref = _reference(io)
     model = load(_model(tmp_path, folder))
     run = model.run(outputs=[f"acc.{a}" for a in ACCOUNTS])
     cols = ref["D_cba"].columns
@@ -175,11 +196,8 @@ def test_mixed_precision_and_block_solves_keep_1e9(
     monkeypatch.setattr(linalg, "MIXED_PRECISION_MIN", 8)
     monkeypatch.setattr(executor, "CHUNK_BYTES", 1)  # one row of A at a time
     io = _random_mrio(5, 4, 6, 2, 2)
-    folder = tmp_path / "mrio"
-    io.save_all(folder)  # type: ignore[attr-defined]
-    io.calc_all()  # type: ignore[attr-defined]
-    ext = io.emissions  # type: ignore[attr-defined]
-    ref = {name: getattr(ext, name) for name in ACCOUNTS}
+    folder = _saved(tmp_path, io)
+    ref = _reference(io)
     model = load(_model(tmp_path, folder))
     run = model.run(outputs=[f"acc.{a}" for a in ACCOUNTS] + ["acc.eebt"])
     cols = ref["D_cba"].columns
@@ -189,7 +207,7 @@ def test_mixed_precision_and_block_solves_keep_1e9(
     # EEBT by hand: each exporter's single-region multipliers times its gross bilateral exports.
     z = io.Z.to_numpy()  # type: ignore[attr-defined]
     y = io.Y.to_numpy()  # type: ignore[attr-defined]
-    f = ext.F.to_numpy()
+    f = io.emissions.F.to_numpy()  # type: ignore[attr-defined]
     nr, ns, nc = len(regions), len(sectors), y.shape[1] // len(regions)
     x = z.sum(1) + y.sum(1)
     expected = np.zeros((f.shape[0], nr, nr))
@@ -231,9 +249,7 @@ def test_single_precision_lu_of_either_orientation(
 
     monkeypatch.setattr(linalg, "factorize_buffer", recording)
     io = _random_mrio(8, 6, 6, 2, 3)  # X: 6 plain columns; M: 3 and M_dom 18 transposed
-    folder = tmp_path / "mrio"
-    io.save_all(folder)  # type: ignore[attr-defined]
-    io.calc_all()  # type: ignore[attr-defined]
+    folder = _saved(tmp_path, io)
     run = load(_model(tmp_path, folder)).run(outputs=outputs)
     assert seen == [of_transpose]
     ext = io.emissions  # type: ignore[attr-defined]
@@ -263,22 +279,9 @@ def test_streamed_domestic_multipliers_match(
     monkeypatch.setattr(linalg, "SOLVE_BATCH", 4)  # 3 stressors x 5 regions: 15 columns
     monkeypatch.setattr(executor, "BIG_ELEMENTS", 64)
     monkeypatch.setattr(executor, "CHUNK_BYTES", 1)
-    streams = []
-    real = executor.Executor._streams
-
-    def recording(self: executor.Executor, *args: object) -> object:
-        out = real(self, *args)  # type: ignore[arg-type]
-        streams.append(out)
-        return out
-
-    monkeypatch.setattr(executor.Executor, "_streams", recording)
+    streams = record_calls(monkeypatch, executor.Executor, "_streams")
     io = _random_mrio(9, 5, 4, 2, 3)
-    folder = tmp_path / "mrio"
-    io.save_all(folder)  # type: ignore[attr-defined]
-    io.calc_all()  # type: ignore[attr-defined]
-    ext = io.emissions  # type: ignore[attr-defined]
-    ref = {name: getattr(ext, name) for name in ACCOUNTS}
-    run = load(_model(tmp_path, folder)).run(outputs=[f"acc.{a}" for a in ACCOUNTS])
+    run, ref = _run_all(tmp_path, io)
     assert streams == [{"acc.M_dom": ("acc.D_cba_domestic", "stressor", 1)}]
     cols = ref["D_cba"].columns
     regions = list(dict.fromkeys(cols.get_level_values(0)))
@@ -293,22 +296,9 @@ def test_cheap_intermediates_are_recomputed_not_stored(
     from carbonc.runtime import executor
 
     monkeypatch.setattr(executor, "RECOMPUTE_MIN_ELEMENTS", 1)
-    chosen = []
-    real = executor.Executor._recomputable
-
-    def recording(self: executor.Executor, *args: object) -> set[str]:
-        out = real(self, *args)  # type: ignore[arg-type]
-        chosen.append(out)
-        return out
-
-    monkeypatch.setattr(executor.Executor, "_recomputable", recording)
+    chosen = record_calls(monkeypatch, executor.Executor, "_recomputable")
     io = _random_mrio(10, 4, 5, 3, 2)
-    folder = tmp_path / "mrio"
-    io.save_all(folder)  # type: ignore[attr-defined]
-    io.calc_all()  # type: ignore[attr-defined]
-    ext = io.emissions  # type: ignore[attr-defined]
-    ref = {name: getattr(ext, name) for name in ACCOUNTS}
-    run = load(_model(tmp_path, folder)).run(outputs=[f"acc.{a}" for a in ACCOUNTS])
+    run, ref = _run_all(tmp_path, io)
     assert "acc.y" in chosen[0]
     assert "acc.x" not in chosen[0] and "acc.A" not in chosen[0]
     cols = ref["D_cba"].columns
@@ -323,9 +313,7 @@ def test_block_jacobi_footprints_match(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(linalg, "ITERATIVE_MIN_N", 8)
     io = _random_mrio(6, 5, 6, 3, 2)
-    folder = tmp_path / "mrio"
-    io.save_all(folder)  # type: ignore[attr-defined]
-    io.calc_all()  # type: ignore[attr-defined]
+    folder = _saved(tmp_path, io)
     expected = io.emissions.D_cba_reg.to_numpy()  # type: ignore[attr-defined]
     run = load(_model(tmp_path, folder)).run(outputs=["acc.D_cba_reg"])
     np.testing.assert_allclose(
