@@ -290,6 +290,7 @@ class Model:
         labels = {d: dim.index for d, dim in self.dims.items()}
         ex = Executor(self.checked.ir, self.checked.order, labels, loaded.arrays, choices)
 
+        @functools.cache
         def cheap(q: str) -> bool:
             ops = [ex.ir[q]]
             while ops:

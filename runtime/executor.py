@@ -881,11 +881,12 @@ def _leontief_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
     return LArray(y, order)
 
 
-def _sampled_system(ex: Executor, a: ir.Op, rows: tuple[str, ...]) -> np.ndarray:
-    """I - A for every sample, as an (samples, n, n) array."""
+def _sampled_system(
+    ex: Executor, a: LArray, rows: tuple[str, ...], cols: tuple[str, ...]
+) -> np.ndarray:
+    """I - A for every sample of the evaluated ``a``, as an (samples, n, n) array."""
     n = _flat(ex, rows)
-    cols = tuple(d for d in a.dims if d not in rows)
-    m = -np.array(ex.evaluate(a).aligned((SAMPLE, *rows, *cols)), dtype=float)
+    m = -np.array(a.aligned((SAMPLE, *rows, *cols)), dtype=float)
     m = m.reshape(ex.n_samples, n, n)
     m[:, np.arange(n), np.arange(n)] += 1.0
     return m
@@ -893,12 +894,11 @@ def _sampled_system(ex: Executor, a: ir.Op, rows: tuple[str, ...]) -> np.ndarray
 
 def _sampled_solve(ex: Executor, op: ir.LeontiefSolve) -> LArray:
     """A solve whose matrix is uncertain: one factorisation per sample, batched in LAPACK."""
+    a = ex.evaluate(op.a)
+    if a.sparse is not None:
+        return _sampled_sparse_solve(ex, op, a)
     n = _flat(ex, op.rows)
-    if ex.reads_sparse(op.a):
-        a = ex.evaluate(op.a)
-        if a.sparse is not None:
-            return _sampled_sparse_solve(ex, op, a)
-    m = _sampled_system(ex, op.a, op.rows)
+    m = _sampled_system(ex, a, op.rows, op.cols)
     others = tuple(d for d in op.rhs.dims if d not in op.rows and d != SAMPLE)
     rhs = ex.evaluate(op.rhs)
     if op.transposed:
@@ -983,7 +983,7 @@ def _leontief_inverse(ex: Executor, op: ir.LeontiefInverse) -> LArray:
     if ex.is_sampled(op.a):
         # Only reached when a model names the inverse L itself; every footprint is a solve.
         try:
-            inv = np.linalg.inv(_sampled_system(ex, op.a, op.rows))
+            inv = np.linalg.inv(_sampled_system(ex, ex.evaluate(op.a), op.rows, op.cols))
         except np.linalg.LinAlgError:
             raise SolveError("I - A is singular in some sample", op.a.span, []) from None
         shape = tuple(ex.size(d) for d in (SAMPLE, *op.rows, *op.cols))

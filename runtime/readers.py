@@ -289,8 +289,7 @@ def _collect(
     dim_cols: list[int],
 ) -> tuple[np.ndarray, np.ndarray, Diagnostics]:
     """Validate the rows: (positions, one row per cell; values; the problems found)."""
-    found: list[tuple[int, ...]] = []
-    values: list[float] = []
+    values: list[float] = []  # in the order of first_line's keys, the cells found
     first_line: dict[tuple[int, ...], int] = {}
     diags = Diagnostics()
     name = Path(table.path).name
@@ -362,9 +361,8 @@ def _collect(
             )
             continue
         first_line[key] = line
-        found.append(key)
         values.append(v)
-    positions = np.array(found, dtype=np.int64).reshape(len(found), len(axes))
+    positions = np.array(list(first_line), dtype=np.int64).reshape(len(first_line), len(axes))
     return positions, np.array(values, dtype=float), diags
 
 

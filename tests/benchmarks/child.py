@@ -2,7 +2,8 @@
 
 The protocol: the parent writes the job (one JSON line) to the child's stdin; the child answers
 ``{"ready": …}`` once its inputs are built and its memory baseline taken, waits for ``go``,
-makes the call and answers ``{"done": …}``. Both lines are JSON on stdout.
+makes the call and answers ``{"done": …}``. Both lines are JSON on stdout. :class:`Child` is the
+parent's side, :class:`Protocol` the child's; ``show_summary`` prints a module's table.
 """
 
 from __future__ import annotations
@@ -12,9 +13,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mrio_gen
+
+if TYPE_CHECKING:  # the child processes never import pytest
+    import pytest
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,3 +66,35 @@ class Child:
         rc = self.proc.wait()
         if rc != 0:
             raise RuntimeError(f"benchmark child exited with code {rc}")
+
+
+class Protocol:
+    """The child's side: the job it was given, ``send`` for its answers, ``go`` to wait.
+
+    The protocol keeps a private copy of stdout; the real stdout goes to stderr, so anything the
+    tools print cannot corrupt it.
+    """
+
+    def __init__(self) -> None:
+        self._out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
+        os.dup2(2, 1)
+        self.job: dict[str, Any] = json.loads(sys.stdin.readline())
+
+    def send(self, obj: dict[str, Any]) -> None:
+        """Answer the parent with one JSON line."""
+        self._out.write(json.dumps(obj) + "\n")
+        self._out.flush()
+
+    def go(self) -> bool:
+        """Wait for the parent's ``go``; False when it closed the pipe instead."""
+        return sys.stdin.readline().strip() == "go"
+
+
+def show_summary(request: pytest.FixtureRequest, table: str) -> None:
+    """Print a benchmark module's summary table, past pytest's output capture."""
+    capman = request.config.pluginmanager.getplugin("capturemanager")
+    if capman is None:  # -p no:capture
+        print("\n" + table)
+        return
+    with capman.global_and_fixture_disabled():
+        print("\n" + table)

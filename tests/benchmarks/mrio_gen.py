@@ -323,19 +323,13 @@ def blas_threads() -> dict[str, int]:
 def child_main() -> None:
     """Run one job of the protocol above (stdin/stdout); stray output goes to stderr."""
     import gc
-    import json
     import os
-    import sys
     import time
 
-    proto = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    os.dup2(2, 1)  # anything printed by the tools goes to stderr, not into the protocol
+    from child import Protocol
 
-    def send(obj: dict[str, object]) -> None:
-        proto.write(json.dumps(obj) + "\n")
-        proto.flush()
-
-    job = json.loads(sys.stdin.readline())
+    proto = Protocol()
+    send, job = proto.send, proto.job
     import numpy as np
 
     r, s, c, k = job["shape"]
@@ -380,7 +374,7 @@ def child_main() -> None:
             }
         }
     )
-    if sys.stdin.readline().strip() != "go":
+    if not proto.go():
         return
     c0, t0 = time.process_time(), time.perf_counter()
     result = call()

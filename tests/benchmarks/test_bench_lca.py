@@ -67,7 +67,7 @@ from typing import Any
 import lca_gen
 import numpy as np
 import pytest
-from child import Child
+from child import Child, show_summary
 from pytest_benchmark.fixture import BenchmarkFixture
 
 HERE = Path(__file__).resolve().parent
@@ -216,14 +216,8 @@ _RECORDS: dict[tuple[int, str, str], dict[str, Any]] = {}
 def lca_summary(request: pytest.FixtureRequest) -> Iterator[dict[tuple[int, str, str], Any]]:
     """Collects every benchmark's figures; prints the summary table when the module is done."""
     yield _RECORDS
-    if not _RECORDS:
-        return
-    capman = request.config.pluginmanager.getplugin("capturemanager")
-    if capman is None:  # -p no:capture
-        print("\n" + summary_table(_RECORDS))
-        return
-    with capman.global_and_fixture_disabled():
-        print("\n" + summary_table(_RECORDS))
+    if _RECORDS:
+        show_summary(request, summary_table(_RECORDS))
 
 
 @pytest.fixture(scope="module")

@@ -56,14 +56,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import mrio_gen
 import pytest
-from child import Child
+from child import Child, Protocol, show_summary
 from pytest_benchmark.fixture import BenchmarkFixture
 
 HERE = Path(__file__).resolve().parent
@@ -187,14 +186,8 @@ def child_main() -> None:
     import time
     import weakref
 
-    proto = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
-    os.dup2(2, 1)  # anything printed by carbonc goes to stderr, not into the protocol
-
-    def send(obj: dict[str, Any]) -> None:
-        proto.write(json.dumps(obj) + "\n")
-        proto.flush()
-
-    job = json.loads(sys.stdin.readline())
+    proto = Protocol()
+    send, job = proto.send, proto.job
     t0 = time.perf_counter()
     m = mrio_gen.generate(REGIONS, SECTORS, CATEGORIES, STRESSORS, seed=MRIO_SEED)
     arrays = {q: v for q, v in mrio_gen.carbonc_arrays(m).items() if q != "F"}
@@ -302,7 +295,7 @@ def child_main() -> None:
     gc.collect()
     before = {"maxrss_kib": mrio_gen.maxrss_kib(), "rss_kib": mrio_gen.rss_kib()}
     send({"ready": {**before, "generate_s": generate_s, "load_s": load_s}})
-    if sys.stdin.readline().strip() != "go":
+    if not proto.go():
         return
 
     counts["rss_at_executor_mib"].clear()
@@ -358,14 +351,8 @@ def mc_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 def mc_summary(request: pytest.FixtureRequest) -> Iterator[dict[str, dict[str, Any]]]:
     """Collects every run's figures; prints the summary table when the module is done."""
     yield _RECORDS
-    if not _RECORDS:
-        return
-    capman = request.config.pluginmanager.getplugin("capturemanager")
-    if capman is None:  # -p no:capture
-        print("\n" + summary_table(_RECORDS))
-        return
-    with capman.global_and_fixture_disabled():
-        print("\n" + summary_table(_RECORDS))
+    if _RECORDS:
+        show_summary(request, summary_table(_RECORDS))
 
 
 def summary_table(records: dict[str, dict[str, Any]]) -> str:
