@@ -15,7 +15,7 @@ from .kernels import APPLY, BINARY, REDUCE, SCAN, UNARY
 from .larray import SAMPLE, LArray
 from .sparse import SPARSE_MIN_CELLS, Sparse
 
-Solver = linalg.Factors | linalg.BlockJacobi | sparse_solve.SparseJacobi
+Solver = linalg.Factors | linalg.BlockJacobi | sparse_solve.SparseGaussSeidel
 
 BIG_ELEMENTS = 1 << 20  # arrays this large are freed as soon as possible (see _schedule)
 # Arrays from this size up that are cheap functions of the inputs (computing them reads at
@@ -958,9 +958,9 @@ def _solve(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool
 
 def _solution(ex: Executor, op: ir.LeontiefSolve, rhs: np.ndarray, transposed: bool) -> np.ndarray:
     f = ex.factors_for(op.a, op.rows, op.cols)
-    if isinstance(f, sparse_solve.SparseJacobi):
+    if isinstance(f, sparse_solve.SparseGaussSeidel):
         try:
-            return f.solve(rhs, transposed)
+            return f.solve(rhs, transposed, out=rhs)
         except linalg.SingularSystem as exc:
             raise SolveError(str(exc), op.a.span, []) from None
     if isinstance(f, linalg.BlockJacobi):
@@ -990,7 +990,7 @@ def _leontief_inverse(ex: Executor, op: ir.LeontiefInverse) -> LArray:
         return LArray(inv.reshape(shape), (SAMPLE, *op.rows, *op.cols))
     f = ex.factors_for(op.a, op.rows, op.cols)
     shape = tuple(len(ex.labels[d]) for d in (*op.rows, *op.cols))
-    if isinstance(f, sparse_solve.SparseJacobi):
+    if isinstance(f, sparse_solve.SparseGaussSeidel):
         return LArray(f.solve(np.eye(f.n), transposed=False).reshape(shape), (*op.rows, *op.cols))
     assert isinstance(f, linalg.Factors)  # the solver choice gives inverses an LU
     return LArray(linalg.inverse(f).reshape(shape), (*op.rows, *op.cols))

@@ -1,29 +1,48 @@
-"""Solves of I - A for a sparse A (process-based LCA): Jacobi sweeps, a sparse LU when slow.
+"""Solves of I - A for a sparse A (process-based LCA): Gauss-Seidel sweeps, a sparse LU when slow.
 
 An LCA technosphere of ecoinvent's size (25,000 products, about 500,000 exchanges) is far too
 large for a dense LU, and a sparse LU fills in badly unless a nested-dissection ordering is at
 hand (SciPy's SuperLU with COLAMD takes minutes on such a system). Its I - A, however, is an
-M-matrix whose column sums stay well below one: the Jacobi iteration
+M-matrix whose column sums stay well below one, so the splitting
 
     x <- (b + O x) / d,   d = 1 - diag(A),  O = A - diag(A)
 
-converges geometrically, each sweep costing one sparse product (a millisecond per right-hand
-side at 25,000 products; 60 sweeps reach 1e-13 on the benchmark system). When the sweeps
-contract too slowly to finish within ``MAX_SWEEPS`` the solver factorises with SuperLU once
-and keeps the factors for every later solve.
+converges geometrically. The runtime sweeps it block by block (block Gauss-Seidel): the rows
+are put in a fixed pseudo-random order and cut into ``BLOCKS`` slices, and each slice is
+updated from the newest values of the others. That is one sparse product per slice, so a sweep
+costs what a Jacobi sweep costs, and it converges at about the square of Jacobi's rate (an
+M-matrix's Gauss-Seidel contracts faster than its Jacobi, Stein-Rosenberg). The random order
+keeps a database's own ordering, where neighbouring rows are often one supply chain, from
+putting a chain inside one slice, where it would be swept Jacobi-style.
 
-Small systems are densified and factorised by LAPACK (``linalg``): below ``DENSE_MAX`` that is
-faster than any of the above.
+What remains is dominated by one mode: a productive A has a real Perron root well above the
+rest of its spectrum (on the benchmark system 0.67 against 0.37 and then a bulk within 0.28).
+Once the ratio of two successive sweep changes settles (per right-hand side, and per sample),
+the solver removes that mode by extrapolation, x += dx mu / (1 - mu), and sweeps on. On the
+benchmark system this takes 66 Jacobi sweeps down to 18.
+
+When the sweeps contract too slowly to finish within ``MAX_SWEEPS`` the solver factorises with
+SuperLU once and keeps the factors for every later solve. Small systems are densified and
+factorised by LAPACK (``linalg``): below ``DENSE_MAX`` that is faster than any of the above.
+
+Right-hand sides are swept in ``PARTS`` groups of columns, and Monte Carlo samples in chunks;
+groups and chunks are independent and run on ``threads()`` threads (SciPy's sparse products
+release the GIL). The split depends on the sizes only, never on the thread count, so a result
+does not depend on the machine.
 
 Monte Carlo samples of A share its pattern. Their solves run as one block-diagonal system per
-chunk of samples, so a sweep is one sparse product for the whole chunk, never a Python loop
-over samples.
+chunk of samples, ordered so that each slice holds the same rows of every sample: a sweep is
+one sparse product per slice for the whole chunk, never a Python loop over samples.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -35,38 +54,174 @@ from carbonc.runtime.larray import Array
 DENSE_MAX = 1000  # up to this many products, densify and factorise with LAPACK
 RTOL = 1e-13  # stop when a sweep changes x by less than this, relative to its largest entry
 MAX_SWEEPS = 2000  # beyond this (predicted from the contraction rate), factorise instead
-SAMPLE_CHUNK_ENTRIES = 1 << 24  # matrix entries per block-diagonal chunk of samples
+SAMPLE_CHUNK_ENTRIES = 1 << 23  # matrix entries per block-diagonal chunk of samples
+BLOCKS = 32  # Gauss-Seidel slices of the rows
+MIN_BLOCK_ROWS = 256  # fewer slices for small systems
+ORDER_SEED = 1  # the pseudo-random row order is fixed: the same system, the same numbers
+AGREEMENT = 0.02  # extrapolate once two estimates of the slowest mode's ratio agree to this
+MU_MAX = 0.999  # ... and the ratio is below this (the extrapolation factor is mu / (1 - mu))
+PARTS = 2  # column groups of a solve with many right-hand sides
+MIN_PART_COLUMNS = 8  # columns per group at least
+
+T = TypeVar("T")
 
 
 class SlowConvergence(ArithmeticError):
     """The sweeps would take more than ``MAX_SWEEPS``: a sparse LU is the better choice."""
 
 
-def _sweeps(off: Any, inv_diag: Array, rhs: Array) -> Array:
-    """Jacobi sweeps x <- (rhs + off x) * inv_diag to ``RTOL``, for n x k ``rhs``.
+def threads() -> int:
+    """Threads the solver may use: ``CARBONC_THREADS``, else ``OMP_NUM_THREADS``, else the CPUs
+    this process may run on."""
+    for var in ("CARBONC_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.strip().isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
 
-    Raises:
-        SlowConvergence: the contraction rate predicts more than ``MAX_SWEEPS`` sweeps, or the
-            sweeps diverge.
+
+def _parallel(fn: Callable[[T], None], items: Iterable[T]) -> None:
+    """``fn`` on every item, on up to ``threads()`` threads; the first exception is raised."""
+    items = list(items)
+    workers = min(threads(), len(items))
+    if workers <= 1:
+        for item in items:
+            fn(item)
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(fn, item) for item in items]:
+            future.result()
+
+
+def _bounds(n: int) -> Array:
+    """Slice boundaries of ``n`` rows: ``BLOCKS`` slices, fewer for small systems."""
+    k = max(1, min(BLOCKS, n // MIN_BLOCK_ROWS))
+    return np.linspace(0, n, k + 1).astype(np.int64)
+
+
+def _pairs(bounds: Array) -> list[tuple[int, int]]:
+    """(lo, hi) of each slice."""
+    return [(int(lo), int(hi)) for lo, hi in itertools.pairwise(bounds.tolist())]
+
+
+def _order(n: int) -> Array:
+    return np.random.default_rng(ORDER_SEED).permutation(n)
+
+
+def _rows(m: sp.csr_matrix, lo: int, hi: int) -> sp.csr_matrix:
+    """Rows lo:hi of ``m`` sharing its arrays (SciPy's slicing would copy them)."""
+    start, end = int(m.indptr[lo]), int(m.indptr[hi])
+    return sp.csr_matrix(
+        (m.data[start:end], m.indices[start:end], m.indptr[lo : hi + 1] - start),
+        shape=(hi - lo, m.shape[1]),
+    )
+
+
+@dataclass(frozen=True)
+class Sweeps:
+    """x = (b + O x) * inv_diag, rows in solve order, cut into slices for Gauss-Seidel.
+
+    ``groups`` gives each row's sample in a block-diagonal system of samples (the slowest mode
+    is estimated per sample); None for one system.
     """
-    scale_d = inv_diag if rhs.ndim == 1 else inv_diag[:, None]
-    x = rhs * scale_d
-    previous = np.inf
-    for sweep in range(1, MAX_SWEEPS + 1):
-        new = off @ x
-        new += rhs
-        new *= scale_d
-        change = float(np.abs(new - x).max()) if x.size else 0.0
-        x = new
-        tol = RTOL * max(float(np.abs(x).max()) if x.size else 0.0, 1e-300)
-        if change <= tol:
-            return x
-        if sweep >= 10:
-            rate = change / previous
-            if not rate < 1.0 or sweep + np.log(tol / change) / np.log(rate) > MAX_SWEEPS:
-                raise SlowConvergence(f"Jacobi contraction rate {rate:.3f}")
-        previous = change
-    raise SlowConvergence("Jacobi sweeps did not converge")  # pragma: no cover - guarded above
+
+    off: sp.csr_matrix
+    inv_diag: Array
+    bounds: Array
+    groups: Array | None = None
+    n_groups: int = 1
+
+    def run(self, rhs: Array) -> tuple[Array, int]:
+        """Sweep (n x k) ``rhs`` to ``RTOL``; the solution and the number of sweeps.
+
+        Raises:
+            SlowConvergence: the contraction rate predicts more than ``MAX_SWEEPS`` sweeps, or
+                the sweeps diverge.
+        """
+        n, k = rhs.shape
+        slices = [
+            (lo, hi, _rows(self.off, lo, hi), self.inv_diag[lo:hi, None])
+            for lo, hi in _pairs(self.bounds)
+        ]
+        x = rhs * self.inv_diag[:, None]
+        delta = np.empty((n, k), dtype=np.float32)  # only the mode estimate reads these
+        prev = np.empty_like(delta)
+        mode = _Mode(self.groups, self.n_groups, k)
+        previous = np.nan
+        for sweep in range(1, MAX_SWEEPS + 1):
+            change = 0.0
+            for lo, hi, block, inv in slices:
+                new = block @ x
+                new += rhs[lo:hi]
+                new *= inv
+                step = new - x[lo:hi]
+                if step.size:
+                    change = max(change, float(np.abs(step).max()))
+                delta[lo:hi] = step
+                x[lo:hi] = new
+            tol = RTOL * max(float(np.abs(x).max()) if x.size else 0.0, 1e-300)
+            if change <= tol:
+                return x, sweep
+            if sweep >= 10 and previous == previous:  # a rate between two plain sweeps
+                rate = change / previous
+                if not rate < 1.0 or sweep + np.log(tol / change) / np.log(rate) > MAX_SWEEPS:
+                    raise SlowConvergence(f"Gauss-Seidel contraction rate {rate:.3f}")
+            factor = mode.update(delta, prev)
+            if factor is not None:
+                for lo, hi, _, _ in slices:
+                    f = factor[0] if self.groups is None else factor[self.groups[lo:hi]]
+                    x[lo:hi] += delta[lo:hi] * f
+                previous = np.nan
+            else:
+                previous = change
+            delta, prev = prev, delta
+        raise SlowConvergence("Gauss-Seidel sweeps did not converge")  # pragma: no cover
+
+
+@dataclass
+class _Mode:
+    """The slowest mode's ratio mu per (sample, column), from successive sweep changes."""
+
+    groups: Array | None
+    n_groups: int
+    k: int
+    valid: Array = field(init=False)  # prev is a plain sweep's change
+    mu: Array = field(init=False)  # the last estimate (NaN: none)
+    index: Array | None = field(init=False)  # each entry's (sample, column), flat
+
+    def __post_init__(self) -> None:
+        self.valid = np.zeros((self.n_groups, self.k), dtype=bool)
+        self.mu = np.full((self.n_groups, self.k), np.nan)
+        self.index = None
+        if self.groups is not None:
+            self.index = (self.groups[:, None] * self.k + np.arange(self.k)).reshape(-1)
+
+    def _sums(self, a: Array, b: Array) -> Array:
+        if self.index is None:
+            return np.einsum("ij,ij->j", a, b, dtype=np.float64)[None, :]
+        prod = (a * b).reshape(-1)
+        return np.bincount(self.index, weights=prod, minlength=self.n_groups * self.k).reshape(
+            self.n_groups, self.k
+        )
+
+    def update(self, delta: Array, prev: Array) -> Array | None:
+        """The extrapolation factor mu / (1 - mu) per (sample, column), zero where mu has not
+        settled; None when it has settled nowhere."""
+        if not self.valid.any():
+            self.valid[:] = True
+            return None
+        den = self._sums(prev, prev)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mu = np.where(self.valid & (den > 0), self._sums(delta, prev) / den, np.nan)
+            settled = (np.abs(mu - self.mu) <= AGREEMENT * np.abs(mu)) & (np.abs(mu) < MU_MAX)
+        self.mu = np.where(settled, np.nan, mu)
+        self.valid = ~settled
+        if not settled.any():
+            return None
+        return np.where(settled, mu / (1.0 - np.where(settled, mu, 0.0)), 0.0)
 
 
 def _split(a: sp.csr_matrix) -> tuple[sp.csr_matrix, Array, Array]:
@@ -80,19 +235,31 @@ def _split(a: sp.csr_matrix) -> tuple[sp.csr_matrix, Array, Array]:
     return off.tocsr(), inv, zero
 
 
+def _ordered(off: sp.csr_matrix, inv_diag: Array, perm: Array) -> Sweeps:
+    """The sweeps of ``off`` with rows and columns in the order ``perm``."""
+    coo = off.tocoo()
+    where = np.empty_like(perm)
+    where[perm] = np.arange(perm.size)
+    n = off.shape[0]
+    p = sp.csr_matrix((coo.data, (where[coo.row], where[coo.col])), shape=(n, n))
+    return Sweeps(p, inv_diag[perm], _bounds(n))
+
+
 @dataclass
-class SparseJacobi:
-    """I - A for a large sparse A: Jacobi sweeps, or a SuperLU factorisation once too slow."""
+class SparseGaussSeidel:
+    """I - A for a large sparse A: Gauss-Seidel sweeps, or a SuperLU factorisation once too slow."""
 
     n: int
     a: sp.csr_matrix
     off: sp.csr_matrix
     inv_diag: Array
-    off_t: sp.csr_matrix | None = None
+    perm: Array
+    sweeps: dict[bool, Sweeps] = field(default_factory=dict)  # by transposed
     lu: Any = field(default=None, repr=False)
+    counts: list[int] = field(default_factory=list)  # sweeps of each solve (provenance)
 
     @classmethod
-    def build(cls, a: sp.csr_matrix) -> SparseJacobi:
+    def build(cls, a: sp.csr_matrix) -> SparseGaussSeidel:
         """Split A into its diagonal and the rest.
 
         Raises:
@@ -101,24 +268,54 @@ class SparseJacobi:
         off, inv, zero = _split(a)
         if zero.size:
             raise linalg.SingularSystem("I - A is singular", [int(i) for i in zero])
-        return cls(a.shape[0], a, off, inv)
+        return cls(a.shape[0], a, off, inv, _order(a.shape[0]))
 
-    def solve(self, rhs: Array, transposed: bool) -> Array:
-        """Solve (I - A) x = rhs, or its transpose, for n x k ``rhs``.
+    def _sweeps(self, transposed: bool) -> Sweeps:
+        if transposed not in self.sweeps:
+            off = self.off.T.tocsr() if transposed else self.off
+            self.sweeps[transposed] = _ordered(off, self.inv_diag, self.perm)
+        return self.sweeps[transposed]
+
+    def solve(self, rhs: Array, transposed: bool, out: Array | None = None) -> Array:
+        """Solve (I - A) x = rhs, or its transpose, for n x k (or n) ``rhs``; into ``out``
+        when given (it may be ``rhs`` itself).
 
         Raises:
             linalg.SingularSystem: I - A is singular (found by the sparse LU).
         """
-        rhs = np.asarray(rhs, dtype=np.float64)
         if self.lu is None:
-            if transposed and self.off_t is None:
-                self.off_t = self.off.T.tocsr()
-            off = self.off_t if transposed else self.off
             try:
-                return _sweeps(off, self.inv_diag, rhs)
+                return self._swept(rhs, transposed, out)
             except SlowConvergence:
                 self.lu = _factorize(self.a)
-        return np.asarray(self.lu.solve(rhs, trans="T" if transposed else "N"))
+        x = np.asarray(
+            self.lu.solve(np.asarray(rhs, dtype=np.float64), trans="T" if transposed else "N")
+        )
+        if out is None:
+            return x
+        out[...] = x
+        return out
+
+    def _swept(self, rhs: Array, transposed: bool, out: Array | None) -> Array:
+        sweeps = self._sweeps(transposed)
+        flat = rhs.reshape(self.n, -1)
+        k = flat.shape[1]
+        parts = PARTS if k >= PARTS * MIN_PART_COLUMNS else 1
+        groups = np.array_split(np.arange(k), parts)
+        solved: list[tuple[Array, Array]] = []
+
+        def part(cols: Array) -> None:
+            b = np.asarray(flat[np.ix_(self.perm, cols)], dtype=np.float64)
+            x, count = sweeps.run(b)
+            solved.append((cols, x))
+            self.counts.append(count)
+
+        _parallel(part, groups)
+        result = np.empty(rhs.shape) if out is None else out
+        target = result.reshape(self.n, -1)
+        for cols, x in solved:
+            target[np.ix_(self.perm, cols)] = x
+        return result
 
 
 def _factorize(a: sp.csr_matrix) -> Any:
@@ -129,8 +326,8 @@ def _factorize(a: sp.csr_matrix) -> Any:
         raise linalg.SingularSystem("I - A is singular", []) from None
 
 
-def build(a: sp.csr_matrix) -> linalg.Factors | SparseJacobi:
-    """The solver for I - a: a dense LU when small, Jacobi sweeps otherwise.
+def build(a: sp.csr_matrix) -> linalg.Factors | SparseGaussSeidel:
+    """The solver for I - a: a dense LU when small, Gauss-Seidel sweeps otherwise.
 
     Raises:
         linalg.SingularSystem: I - A is singular, naming the columns where that is known.
@@ -140,7 +337,66 @@ def build(a: sp.csr_matrix) -> linalg.Factors | SparseJacobi:
         buf = np.asarray(-a.toarray(), dtype=np.float64)
         buf.flat[:: n + 1] += 1.0
         return linalg.factorize_buffer(buf, [slice(0, n)], None)
-    return SparseJacobi.build(a)
+    return SparseGaussSeidel.build(a)
+
+
+@dataclass(frozen=True)
+class _Interleaved:
+    """The block-diagonal system of ``m`` samples with each slice's rows of every sample
+    together: row i of sample s goes to m * lo + s * (hi - lo) + (i - lo), i in slice lo:hi.
+
+    ``take`` picks the big matrix's values, in its CSR order, from the flat (m, nnz) sample
+    values; ``indices`` and ``indptr`` are its pattern.
+    """
+
+    m: int
+    n: int
+    bounds: Array
+    take: Array
+    indices: Array
+    indptr: Array
+    groups: Array
+
+    @classmethod
+    def build(cls, base: sp.csr_matrix, order: Array, bounds: Array, m: int) -> _Interleaved:
+        """From the permuted pattern ``base`` (whose k-th stored entry is entry ``order[k]``
+        of a sample's values)."""
+        n, nnz = base.shape[0], order.size
+        block = np.searchsorted(bounds, np.arange(n), side="right") - 1
+        lo, size = bounds[block], np.diff(bounds)[block]
+        col, samples = base.indices, np.arange(m)[:, None]
+        index_type = np.int32 if m * max(n, nnz) < 2**31 else np.int64
+        take, indices, lengths, groups = [], [], [], []
+        row_len = np.diff(base.indptr)
+        for b0, b1 in _pairs(bounds):
+            e0, e1 = int(base.indptr[b0]), int(base.indptr[b1])
+            take.append((samples * nnz + order[None, e0:e1]).reshape(-1))
+            c = col[e0:e1]
+            indices.append((m * lo[c] + c - lo[c])[None, :] + samples * size[c][None, :])
+            lengths.append(np.tile(row_len[b0:b1], m))
+            groups.append(np.repeat(np.arange(m), b1 - b0))
+        indptr = np.zeros(m * n + 1, dtype=index_type)
+        np.cumsum(np.concatenate(lengths), out=indptr[1:])
+        return cls(
+            m,
+            n,
+            bounds,
+            np.concatenate(take),
+            np.concatenate([i.reshape(-1) for i in indices]).astype(index_type),
+            indptr,
+            np.concatenate(groups),
+        )
+
+    def rows(self, a: Array) -> Array:
+        """(m, n, ...) per-sample rows in the interleaved order, as (m * n, ...)."""
+        return np.concatenate(
+            [a[:, lo:hi].reshape(-1, *a.shape[2:]) for lo, hi in _pairs(self.bounds)]
+        )
+
+    def unrows(self, x: Array, out: Array) -> None:
+        """Write interleaved rows ``x`` back into (m, n, ...) ``out``."""
+        for lo, hi in _pairs(self.bounds):
+            out[:, lo:hi] = x[self.m * lo : self.m * hi].reshape(self.m, hi - lo, *out.shape[2:])
 
 
 def solve_sampled(
@@ -171,29 +427,38 @@ def solve_sampled(
             "I - A is singular in some sample",
             sorted({int(i) for i in np.flatnonzero(bad.any(axis=0))}),
         )
-    inv_diag = 1.0 / pivots
-    r, c, off = rows[~on_diag], cols[~on_diag], data[:, ~on_diag]
-    # The pattern in CSR order once; each chunk repeats it along the diagonal.
+    perm = _order(n)
+    where = np.empty_like(perm)
+    where[perm] = np.arange(n)
+    inv_diag = (1.0 / pivots)[:, perm]
+    r, c, off = where[rows[~on_diag]], where[cols[~on_diag]], data[:, ~on_diag]
+    # The permuted pattern in CSR order once; every chunk repeats it along the diagonal.
     base = sp.csr_matrix((np.arange(1, r.size + 1, dtype=np.float64), (r, c)), shape=(n, n))
     order = base.data.astype(np.int64) - 1
-    nnz = r.size
-    chunk = max(1, min(samples, SAMPLE_CHUNK_ENTRIES // max(nnz, 1)))
+    bounds = _bounds(n)
+    chunk = max(1, min(samples, SAMPLE_CHUNK_ENTRIES // max(order.size, 1)))
+    layouts: dict[int, _Interleaved] = {}
+    for m in {chunk, samples % chunk or chunk}:
+        layouts[m] = _Interleaved.build(base, order, bounds, m)
     out = np.empty((samples, n, k))
-    for start in range(0, samples, chunk):
-        m = min(chunk, samples - start)
-        shift = np.arange(m)
-        indptr = np.concatenate(
-            [(base.indptr[:-1][None, :] + nnz * shift[:, None]).reshape(-1), [m * nnz]]
+
+    def run(start: int) -> None:
+        lay = layouts[min(chunk, samples - start)]
+        m = lay.m
+        big = sp.csr_matrix(
+            (off[start : start + m].reshape(-1)[lay.take], lay.indices, lay.indptr),
+            shape=(m * n, m * n),
         )
-        indices = (base.indices[None, :] + n * shift[:, None]).reshape(-1)
-        values = off[start : start + m][:, order].reshape(-1)
-        big = sp.csr_matrix((values, indices, indptr), shape=(m * n, m * n))
-        b = rhs[start : start + m].reshape(m * n, k)
+        sweeps = Sweeps(big, lay.rows(inv_diag[start : start + m]), m * bounds, lay.groups, m)
         try:
-            x = _sweeps(big, inv_diag[start : start + m].reshape(-1), b)
+            x, _ = sweeps.run(lay.rows(rhs[start : start + m][:, perm]))
         except SlowConvergence as exc:
             raise linalg.SingularSystem(
                 f"the sampled I - A did not converge ({exc}); a sample may not be productive", []
             ) from None
-        out[start : start + m] = x.reshape(m, n, k)
+        part = np.empty((m, n, k))
+        lay.unrows(x, part)
+        out[start : start + m][:, perm] = part
+
+    _parallel(run, range(0, samples, chunk))
     return out

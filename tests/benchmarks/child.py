@@ -24,11 +24,15 @@ HERE = Path(__file__).resolve().parent
 
 
 class Child:
-    """One fresh process running ``module.child_main()`` with one BLAS thread."""
+    """One fresh process running ``module.child_main()`` with one BLAS thread (or as many as
+    ``CARBONC_BENCH_THREADS`` says: both tools get the same; carbonc's solver threads follow
+    ``OMP_NUM_THREADS``)."""
 
     def __init__(self, module: str, job: dict[str, Any]):
         env = dict(os.environ)
-        env.update(dict.fromkeys(mrio_gen.THREAD_VARS, "1"))
+        env.update(
+            dict.fromkeys(mrio_gen.THREAD_VARS, os.environ.get("CARBONC_BENCH_THREADS", "1"))
+        )
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH")) if p)
         self.proc = subprocess.Popen(
             [sys.executable, "-c", f"import {module}; {module}.child_main()"],

@@ -27,9 +27,9 @@ the issue's 25,000 with ``CARBONC_BENCH_LCA_FULL=1`` (bw2calc's ``LCA`` Monte Ca
 What is timed: carbonc, ``model.run(arrays=..., outputs=...)`` on the exchange tables as SciPy
 CSR matrices (``lca_gen.carbonc_arrays``; the model declares them ``sparse: true``), built, like
 the compiled model, before the call. carbonc keeps A and B sparse; up to
-``sparse_solve.DENSE_MAX`` products it solves I - A by a dense LAPACK LU, above that by Jacobi
-sweeps (a SuperLU factorisation if the sweeps converge too slowly), and Monte Carlo samples as
-one block-diagonal system per chunk of samples. Which solver ran, and its sweep counts, is in
+``sparse_solve.DENSE_MAX`` products it solves I - A by a dense LAPACK LU, above that by block
+Gauss-Seidel sweeps (a SuperLU factorisation if the sweeps converge too slowly), and Monte Carlo
+samples as one block-diagonal system per chunk of samples. Which solver ran, and its sweep counts, is in
 each record's figures (see ``lca_gen.carbonc_call``). bw2calc, the construction of the
 ``LCA`` object from in-memory bw_processing data packages, ``lci()`` and ``lcia()``, the
 packages being built before the call. If pypardiso is installed, bw2calc uses PARDISO (MKL),
@@ -88,7 +88,7 @@ SOLVER_KEYS = (
     "solver",
     "lus",
     "sparse_builds",
-    "jacobi",
+    "gauss_seidel",
     "superlu",
     "sweeps",
     "sampled_solves",
@@ -275,7 +275,7 @@ def summary_table(records: dict[tuple[int, str, str], dict[str, Any]]) -> str:
         "time: wall time of the call, min over rounds, one BLAS/MKL thread; peak: ru_maxrss after "
         "the call, reset to the RSS at the baseline (x bw2calc: peak / the reference's peak); "
         "+MiB: over the baseline taken once the inputs are built. (N): Monte Carlo samples. "
-        "solver: carbonc's, with the Jacobi sweep counts of its solves. "
+        "solver: carbonc's, with the sweep counts of its solves. "
         f"loadavg {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
     )
     return "\n".join(lines)
