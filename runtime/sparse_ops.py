@@ -163,6 +163,8 @@ def _sparse_sparse(
         return None
     a_own, b_own = core(a.dims), core(b.dims)
     out_shape = tuple(size(d) for d in out)
+    if not sa.lead and not sb.lead:
+        return _sparse_product(a, b, summed, out, size)
     key = (a_own, b_own, summed, out, out_shape, sa.shape, sb.shape)
     join = cached((sa.index, sb.index), key, lambda: _join(sa, sb, a_own, b_own, summed, out, size))
     if join is None:
@@ -176,6 +178,48 @@ def _sparse_sparse(
     if index.size > DENSE_RESULT_DENSITY * cells:
         return _labelled(result.todense(), out, bool(lead))
     return _labelled(result, out, bool(lead))
+
+
+def _sparse_product(
+    a: LArray, b: LArray, summed: tuple[str, ...], out: tuple[str, ...], size: Size
+) -> LArray:
+    """Unsampled sparse ``a`` times sparse ``b`` by SciPy's sparse product, which holds little
+    more than its result (the join below is for sampled operands, whose symbolic part is cached
+    and reused by every Monte Carlo chunk)."""
+    a_kept = tuple(d for d in core(a.dims) if d not in summed)
+    b_kept = tuple(d for d in core(b.dims) if d not in summed)
+    n_sum = _count(summed, size)
+    ma = as_csr(in_order(a, (*a_kept, *summed)), _count(a_kept, size), n_sum)
+    mb = as_csr(in_order(b, (*summed, *b_kept)), n_sum, _count(b_kept, size))
+    product = sp.csr_matrix(ma @ mb)
+    del ma, mb
+    product.sort_indices()
+    n_cols = product.shape[1]
+    rows = np.repeat(np.arange(product.shape[0], dtype=np.int64) * n_cols, np.diff(product.indptr))
+    rows += product.indices
+    dims = (*a_kept, *b_kept)
+    result = Sparse(tuple(size(d) for d in dims), rows, product.data, 0.0)
+    if result.nnz > DENSE_RESULT_DENSITY * result.cells:
+        return LArray(LArray(result.todense(), dims).aligned(out), out)
+    return realign(LArray(result, dims), out)
+
+
+def _count(dims: Sequence[str], size: Size) -> int:
+    return int(np.prod([size(d) for d in dims], dtype=np.int64))
+
+
+def as_csr(s: Sparse, n_rows: int, n_cols: int) -> sp.csr_matrix:
+    """An unsampled ``s`` laid out as ``n_rows`` x ``n_cols`` (its flat positions are
+    row * n_cols + col) as a SciPy CSR matrix sharing its values: sorted positions are CSR
+    order already."""
+    data = s.data if not s.lead else s.data[0]
+    indptr = np.searchsorted(s.index, np.arange(n_rows + 1, dtype=np.int64) * n_cols)
+    cols = s.index % n_cols
+    index_type = np.int32 if max(n_cols, s.nnz) < 2**31 else np.int64
+    return sp.csr_matrix(
+        (np.asarray(data, dtype=float), cols.astype(index_type), indptr.astype(index_type)),
+        shape=(n_rows, n_cols),
+    )
 
 
 def _join(
@@ -233,10 +277,8 @@ def _sparse_dense(
         return None
     rows = tuple(d for d in a_own if d not in summed)
     rest = tuple(d for d in b_own if d not in summed)
-    m = sa.permuted([a_own.index(d) for d in (*rows, *summed)])
-    n_rows = int(np.prod([size(d) for d in rows], dtype=np.int64))
-    n_sum = int(np.prod([size(d) for d in summed], dtype=np.int64))
-    matrix = sp.csr_matrix((m.data, np.divmod(m.index, n_sum)), shape=(n_rows, n_sum))
+    matrix = as_csr(in_order(a, (*rows, *summed)), _count(rows, size), _count(summed, size))
+    n_sum = matrix.shape[1]
     v = b.aligned((*summed, *rest))  # the sample axis first when sampled
     if b.sampled:
         v = np.moveaxis(v, 0, -1)  # (*summed, *rest, samples)
@@ -256,9 +298,4 @@ def realign(x: LArray, dims: tuple[str, ...]) -> LArray:
 
 def to_csr(x: LArray, rows: tuple[str, ...], cols: tuple[str, ...], size: Size) -> sp.csr_matrix:
     """A sparse, unsampled matrix ``x`` over ``rows`` x ``cols`` as a SciPy CSR matrix."""
-    s = in_order(x, (*rows, *cols))
-    n = int(np.prod([size(d) for d in rows], dtype=np.int64))
-    k = int(np.prod([size(d) for d in cols], dtype=np.int64))
-    r, c = np.divmod(s.index, k)
-    data = s.data if not s.lead else s.data[0]
-    return sp.csr_matrix((np.asarray(data, dtype=float), (r, c)), shape=(n, k))
+    return as_csr(in_order(x, (*rows, *cols)), _count(rows, size), _count(cols, size))

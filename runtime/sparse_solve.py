@@ -224,56 +224,63 @@ class _Mode:
         return np.where(settled, mu / (1.0 - np.where(settled, mu, 0.0)), 0.0)
 
 
-def _split(a: sp.csr_matrix) -> tuple[sp.csr_matrix, Array, Array]:
-    """(A without its diagonal, 1 / (1 - diag A), zero pivots)."""
-    d = 1.0 - a.diagonal()
-    zero = np.flatnonzero(np.abs(d) <= linalg.SINGULAR_RTOL)
-    off = a - sp.diags(a.diagonal())
-    off.eliminate_zeros()
-    inv = np.zeros_like(d)
-    np.divide(1.0, d, out=inv, where=np.abs(d) > linalg.SINGULAR_RTOL)
-    return off.tocsr(), inv, zero
-
-
-def _ordered(off: sp.csr_matrix, inv_diag: Array, perm: Array) -> Sweeps:
-    """The sweeps of ``off`` with rows and columns in the order ``perm``."""
-    coo = off.tocoo()
-    where = np.empty_like(perm)
-    where[perm] = np.arange(perm.size)
-    n = off.shape[0]
-    p = sp.csr_matrix((coo.data, (where[coo.row], where[coo.col])), shape=(n, n))
-    return Sweeps(p, inv_diag[perm], _bounds(n))
+def _permuted(a: sp.csr_matrix, perm: Array) -> tuple[sp.csr_matrix, Array]:
+    """P A P^T without its diagonal (row and column ``p`` are A's ``perm[p]``), and A's diagonal
+    in that order; built by gathering A's rows, so A is never copied whole on the way."""
+    n = a.shape[0]
+    where = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)
+    where[perm] = np.arange(n, dtype=where.dtype)
+    lengths = np.diff(a.indptr)[perm]
+    total = int(lengths.sum())
+    first = np.cumsum(lengths) - lengths  # where each new row starts
+    take = np.repeat(a.indptr[:-1][perm] - first, lengths) + np.arange(total)
+    row = np.repeat(np.arange(n, dtype=where.dtype), lengths)
+    col = where[a.indices[take]]
+    data = np.asarray(a.data[take], dtype=np.float64)
+    on_diag = row == col
+    diag = np.bincount(row[on_diag], weights=data[on_diag], minlength=n)
+    keep = ~on_diag & (data != 0)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row[keep], minlength=n), out=indptr[1:])
+    off = sp.csr_matrix((data[keep], col[keep], indptr), shape=(n, n))
+    return off, diag
 
 
 @dataclass
 class SparseGaussSeidel:
-    """I - A for a large sparse A: Gauss-Seidel sweeps, or a SuperLU factorisation once too slow."""
+    """I - A for a large sparse A: Gauss-Seidel sweeps, or a SuperLU factorisation once too slow.
+
+    Only the permuted system is kept: ``off`` = P (A - diag A) P^T and ``inv_diag`` = 1 / (1 -
+    diag A) in the same order (and, once a transposed solve asks for it, ``off``'s transpose).
+    """
 
     n: int
-    a: sp.csr_matrix
+    perm: Array
     off: sp.csr_matrix
     inv_diag: Array
-    perm: Array
     sweeps: dict[bool, Sweeps] = field(default_factory=dict)  # by transposed
     lu: Any = field(default=None, repr=False)
     counts: list[int] = field(default_factory=list)  # sweeps of each solve (provenance)
 
     @classmethod
     def build(cls, a: sp.csr_matrix) -> SparseGaussSeidel:
-        """Split A into its diagonal and the rest.
+        """Order A's rows and columns, and split it into its diagonal and the rest.
 
         Raises:
             linalg.SingularSystem: a product whose whole output is used by itself (1 - a_ii = 0).
         """
-        off, inv, zero = _split(a)
-        if zero.size:
-            raise linalg.SingularSystem("I - A is singular", [int(i) for i in zero])
-        return cls(a.shape[0], a, off, inv, _order(a.shape[0]))
+        perm = _order(a.shape[0])
+        off, diag = _permuted(sp.csr_matrix(a), perm)
+        pivots = 1.0 - diag
+        zero = np.abs(pivots) <= linalg.SINGULAR_RTOL
+        if zero.any():
+            raise linalg.SingularSystem("I - A is singular", sorted(int(i) for i in perm[zero]))
+        return cls(a.shape[0], perm, off, 1.0 / pivots)
 
     def _sweeps(self, transposed: bool) -> Sweeps:
         if transposed not in self.sweeps:
             off = self.off.T.tocsr() if transposed else self.off
-            self.sweeps[transposed] = _ordered(off, self.inv_diag, self.perm)
+            self.sweeps[transposed] = Sweeps(off, self.inv_diag, _bounds(self.n))
         return self.sweeps[transposed]
 
     def solve(self, rhs: Array, transposed: bool, out: Array | None = None) -> Array:
@@ -285,30 +292,26 @@ class SparseGaussSeidel:
         """
         if self.lu is None:
             try:
-                return self._swept(rhs, transposed, out)
+                return self._in_order(rhs, out, self._sweeps(transposed).run, PARTS)
             except SlowConvergence:
-                self.lu = _factorize(self.a)
-        x = np.asarray(
-            self.lu.solve(np.asarray(rhs, dtype=np.float64), trans="T" if transposed else "N")
-        )
-        if out is None:
-            return x
-        out[...] = x
-        return out
+                self.lu = _factorize(self.off, self.inv_diag)
+        trans = "T" if transposed else "N"
+        return self._in_order(rhs, out, lambda b: (self.lu.solve(b, trans=trans), 0), 1)
 
-    def _swept(self, rhs: Array, transposed: bool, out: Array | None) -> Array:
-        sweeps = self._sweeps(transposed)
+    def _in_order(
+        self, rhs: Array, out: Array | None, solve: Callable[[Array], tuple[Array, int]], parts: int
+    ) -> Array:
+        """``solve`` in the permuted order, the columns of ``rhs`` in up to ``parts`` groups."""
         flat = rhs.reshape(self.n, -1)
         k = flat.shape[1]
-        parts = PARTS if k >= PARTS * MIN_PART_COLUMNS else 1
-        groups = np.array_split(np.arange(k), parts)
+        groups = np.array_split(np.arange(k), parts if k >= parts * MIN_PART_COLUMNS else 1)
         solved: list[tuple[Array, Array]] = []
 
         def part(cols: Array) -> None:
-            b = np.asarray(flat[np.ix_(self.perm, cols)], dtype=np.float64)
-            x, count = sweeps.run(b)
+            x, count = solve(np.asarray(flat[np.ix_(self.perm, cols)], dtype=np.float64))
             solved.append((cols, x))
-            self.counts.append(count)
+            if count:
+                self.counts.append(count)
 
         _parallel(part, groups)
         result = np.empty(rhs.shape) if out is None else out
@@ -318,8 +321,9 @@ class SparseGaussSeidel:
         return result
 
 
-def _factorize(a: sp.csr_matrix) -> Any:
-    m = (sp.eye(a.shape[0], format="csc") - a.tocsc()).tocsc()
+def _factorize(off: sp.csr_matrix, inv_diag: Array) -> Any:
+    """SuperLU of I - A in the solver's order: diag(1 / inv_diag) - off."""
+    m = (sp.diags(1.0 / inv_diag) - off).tocsc()
     try:
         return spl.splu(m, permc_spec="MMD_AT_PLUS_A")
     except RuntimeError:

@@ -101,6 +101,18 @@ def test_contractions_match_einsum(samples: int) -> None:
         np.testing.assert_allclose(out.values, expected, atol=1e-12)
 
 
+def test_sparse_product_stays_sparse() -> None:
+    sizes = {"p": 60, "q": 50, "r": 40}
+    rng = np.random.default_rng(9)
+    da = np.where(rng.random((60, 50)) < 0.02, rng.normal(size=(60, 50)), 0.0)
+    db = np.where(rng.random((50, 40)) < 0.02, rng.normal(size=(50, 40)), 0.0)
+    a, b = LArray(Sparse.from_dense(da), ("p", "q")), LArray(Sparse.from_dense(db), ("q", "r"))
+    out = contract(a, b, [("q", "q")], ("p", "r"), sizes.__getitem__)
+    assert out is not None and out.sparse is not None
+    assert out.sparse.nnz <= np.count_nonzero(da @ db) + 5  # no fill-in beyond the product's
+    np.testing.assert_allclose(out.values, da @ db, atol=1e-12)
+
+
 def _model(tmp_path: Path, n: int, k: int, uncertain: bool = False) -> Any:
     path = tmp_path / "m.carbon"
     path.write_text(lca_gen.model_text(n, k, uncertain=uncertain))
@@ -290,7 +302,7 @@ def test_trace_walks_a_sparse_technosphere(tmp_path: Path) -> None:
     units = lca_gen.demands(s, 1)
     path = _write_csv_model(tmp_path, s, units, list(lca_gen.GASES))
     text = path.read_text()
-    demand = "demand: {dims: [product, functional_unit], values: 0}"
+    demand = "demand: {dims: [product, functional_unit], sparse: true, values: 0}"
     assert demand in text
     text = text.replace(
         demand,

@@ -33,9 +33,11 @@ x production amount, biosphere amounts lognormal, all rounded to float32 (stats_
 distribution parameters in float32, so both tools see identical numbers).
 
 For carbonc, ``model_text`` declares the three exchange tables (``technosphere_in``,
-``technosphere_out``, ``biosphere``) ``sparse: true`` and ``carbonc_arrays`` passes them as SciPy
-CSR matrices, as a user of a large database would: carbonc then keeps A and B sparse and solves
-I - A by block Gauss-Seidel sweeps, or by a dense LAPACK LU up to ``sparse_solve.DENSE_MAX`` products.
+``technosphere_out``, ``biosphere``) and the demand (one unit of a product per functional unit)
+``sparse: true`` and ``carbonc_arrays`` passes them as SciPy CSR matrices, as a user of a large
+database would (Brightway takes each demand as a dict): carbonc then keeps A and B sparse and
+solves I - A by block Gauss-Seidel sweeps, or by a dense LAPACK LU up to
+``sparse_solve.DENSE_MAX`` products.
 ``carbonc_arrays(..., sparse=False)`` gives dense numpy arrays instead. bw2calc gets the same
 numbers as bw_processing data packages (``brightway_packages``).
 
@@ -215,7 +217,7 @@ def model_text(n: int, n_units: int, uncertain: bool = False) -> str:
         f"  technosphere_in: {{dims: [product, process], sparse: true, values: 0{unc}}}\n"
         "  technosphere_out: {dims: [product, process], sparse: true, values: 0}\n"
         "  biosphere: {dims: [flow, process], unit: kg, sparse: true, values: 0}\n"
-        "  demand: {dims: [product, functional_unit], values: 0}\n"
+        "  demand: {dims: [product, functional_unit], sparse: true, values: 0}\n"
         "  gas_of: {dims: [flow, gas], values: 0}\n"
         "import:\n"
         "  lca:\n"
@@ -232,8 +234,8 @@ def carbonc_arrays(
 ) -> dict[str, Any]:
     """Arrays for ``model.run(arrays=...)``; ``gases`` are the model's gas labels.
 
-    The exchange tables are SciPy sparse matrices (``sparse``, as a user of a large database
-    passes them), or dense numpy arrays.
+    The exchange tables and the demand are SciPy sparse matrices (``sparse``, as a user of a
+    large database passes them), or dense numpy arrays.
     """
     import numpy as np
     import scipy.sparse as sp
@@ -242,15 +244,15 @@ def carbonc_arrays(
     tin = sp.csr_matrix((s.tech_amounts, (s.tech_rows, s.tech_cols)), shape=(n, n))
     tout = sp.csr_matrix((s.production, (np.arange(n), np.arange(n))), shape=(n, n))
     bio = sp.csr_matrix((s.bio_amounts, (s.bio_rows, s.bio_cols)), shape=(s.n_flows, n))
-    tables = {"technosphere_in": tin, "technosphere_out": tout, "biosphere": bio}
+    k = len(units)
+    demand = sp.csr_matrix((np.ones(k), (units, np.arange(k))), shape=(n, k))
+    tables = {"technosphere_in": tin, "technosphere_out": tout, "biosphere": bio, "demand": demand}
     if not sparse:
         tables = {k: v.toarray() for k, v in tables.items()}
-    demand = np.zeros((n, len(units)))
-    demand[units, np.arange(len(units))] = 1.0
     gas_of = np.zeros((s.n_flows, len(gases)))
     for flow, gas in s.gas_of.items():
         gas_of[flow, gases.index(gas)] = 1.0
-    return {**tables, "demand": demand, "gas_of": gas_of}
+    return {**tables, "gas_of": gas_of}
 
 
 # -- bw2calc ---------------------------------------------------------------------------------
