@@ -901,8 +901,16 @@ def _in_memory(value: Any) -> np.ndarray | Sparse:
     from carbonc.runtime.sparse import Sparse
 
     if sp.issparse(value):
-        coo = sp.coo_matrix(value)
-        return Sparse.from_coords((coo.row, coo.col), coo.data, tuple(coo.shape))
+        # CSR's positions are sorted row by row already: only the flat positions are new, the
+        # values are shared with the caller's matrix (as a dense array's are).
+        csr = sp.csr_matrix(value)
+        if not csr.has_canonical_format:
+            csr = csr.copy()
+            csr.sum_duplicates()
+        n_rows, n_cols = csr.shape
+        index = np.repeat(np.arange(n_rows, dtype=np.int64) * n_cols, np.diff(csr.indptr))
+        index += csr.indices
+        return Sparse((n_rows, n_cols), index, np.asarray(csr.data, dtype=float))
     return np.asarray(value, dtype=float)
 
 

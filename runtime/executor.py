@@ -65,6 +65,7 @@ class Executor:
         # Per matrix: most right-hand sides are of transposed solves (s @ leontief(A)).
         self.mostly_transposed: dict[object, bool] = {}
         self.lazy: set[str] = set()  # matrices only ever solved against: never held in full
+        self.solved_only: set[str] = set()  # matrices only ever solved against (lazy or not)
         # Large solves read by one definition only, which is evaluated in slices along a dim
         # of the solve's right-hand sides: {solve: (reader, the reader's dim, labels a slice)}.
         self.streamed: dict[str, tuple[str, str, int]] = {}
@@ -104,11 +105,15 @@ class Executor:
             matrix = self.evaluate(a)
             if matrix.sparse is not None:
                 csr = sparse_ops.to_csr(matrix, rows, cols, self.size)
+                del matrix
                 try:
                     self.factors[key] = sparse_solve.build(csr)
                 except linalg.SingularSystem as exc:
                     labels = self._column_labels(rows, exc.columns)
                     raise SolveError(str(exc), a.span, labels) from None
+                if key in self.solved_only and key not in self.sampled:
+                    # Every reader solves with it: the solver holds all they need.
+                    self.values.pop(str(key), None)
                 return self.factors[key]
         row_blocks = self._row_blocks(a, rows, cols, n)
         if self.iterative.get(key, False) and len(rows) > 1:
@@ -334,6 +339,7 @@ class Executor:
                 readers[dep] += 1
             matrix_only -= refs - as_matrix
         self.lazy = {q for q in matrix_only - self.sampled if not self.reads_sparse(self.ir[q])}
+        self.solved_only = matrix_only - self.lazy
         self.iterative = self._choose_solvers(need)
         self.streamed = self._streams(need, keep, reads)
         self.recomputed = self._recomputable(need, keep, reads)
@@ -755,8 +761,13 @@ def _slices_cleanly(ex: Executor, op: ir.Op, dim: str, target: str | None) -> st
             if len(inner) != 1:
                 return None
             stack.append((o.x, inner[0]))
-        elif isinstance(o, _SLICE_BY_NAME):
-            stack.extend((x, d) for x in ir.operands(o))
+        elif isinstance(o, (*_SLICE_BY_NAME, ir.SumProduct)):
+            stack.extend((x, d) for x in ir.operands(o))  # (a product keeps d: not summed)
+        elif isinstance(o, ir.Contract):
+            kept = {new: old for old, new in o.renames}.get(d, d)
+            if any(kept in pair for pair in o.pairs):
+                return None  # the restriction, by name, would also cut a contracted dim
+            stack.extend((x, kept) for x in (o.a, o.b))
         elif not isinstance(o, _SLICED_LEAVES):
             return None
     if target is None or not names:
@@ -765,7 +776,11 @@ def _slices_cleanly(ex: Executor, op: ir.Op, dim: str, target: str | None) -> st
 
 
 def _slice(x: LArray, r: dict[str, slice]) -> LArray:
+    if not any(d in r for d in x.dims):
+        return x
     index = tuple(r.get(d, slice(None)) for d in x.dims)
+    if x.sparse is not None and not x.sampled:
+        return LArray(x.sparse.sliced(index), x.dims)
     return LArray(x.values[index], x.dims)
 
 

@@ -155,6 +155,25 @@ class Sparse:
         out[..., self.index] = self.data
         return out.reshape(*self.lead, *self.shape)
 
+    def sliced(self, index: tuple[slice, ...]) -> Sparse:
+        """The cells inside a box of ranges (one slice of step 1 per axis)."""
+        bounds = []
+        for sl, n in zip(index, self.shape, strict=True):
+            lo, hi, step = sl.indices(n)
+            if step != 1:
+                raise ValueError("a sparse array is sliced by ranges of step 1")
+            bounds.append((lo, max(lo, hi)))
+        shape = tuple(hi - lo for lo, hi in bounds)
+        coords = self.coords()
+        keep = np.ones(self.nnz, dtype=bool)
+        for c, (lo, hi), n in zip(coords, bounds, self.shape, strict=True):
+            if (lo, hi) != (0, n):
+                keep &= (c >= lo) & (c < hi)
+        # Restricting to a box and shifting keeps C order: the positions stay sorted.
+        kept = tuple(c[keep] - lo for c, (lo, _) in zip(coords, bounds, strict=True))
+        flat = np.ravel_multi_index(kept, shape).astype(np.int64)
+        return Sparse(shape, flat, self.data[..., keep], self.fill)
+
     def gather(self, index: Array) -> Array:
         """Values at the flat positions ``index`` (the fill where nothing is stored)."""
         if index is self.index or (

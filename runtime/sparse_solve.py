@@ -25,7 +25,7 @@ When the sweeps contract too slowly to finish within ``MAX_SWEEPS`` the solver f
 SuperLU once and keeps the factors for every later solve. Small systems are densified and
 factorised by LAPACK (``linalg``): below ``DENSE_MAX`` that is faster than any of the above.
 
-Right-hand sides are swept in ``PARTS`` groups of columns, and Monte Carlo samples in chunks;
+Right-hand sides are swept in groups of up to ``PART_COLUMNS``, Monte Carlo samples in chunks;
 groups and chunks are independent and run on ``threads()`` threads (SciPy's sparse products
 release the GIL). The split depends on the sizes only, never on the thread count, so a result
 does not depend on the machine.
@@ -60,8 +60,8 @@ MIN_BLOCK_ROWS = 256  # fewer slices for small systems
 ORDER_SEED = 1  # the pseudo-random row order is fixed: the same system, the same numbers
 AGREEMENT = 0.02  # extrapolate once two estimates of the slowest mode's ratio agree to this
 MU_MAX = 0.999  # ... and the ratio is below this (the extrapolation factor is mu / (1 - mu))
-PARTS = 2  # column groups of a solve with many right-hand sides
-MIN_PART_COLUMNS = 8  # columns per group at least
+PART_COLUMNS = 32  # right-hand sides swept together, at most (a group's work arrays are small)
+MIN_PART_COLUMNS = 8  # ... and at least, when there are several groups
 
 T = TypeVar("T")
 
@@ -292,32 +292,34 @@ class SparseGaussSeidel:
         """
         if self.lu is None:
             try:
-                return self._in_order(rhs, out, self._sweeps(transposed).run, PARTS)
+                return self._in_order(rhs, out, self._sweeps(transposed).run, PART_COLUMNS)
             except SlowConvergence:
                 self.lu = _factorize(self.off, self.inv_diag)
         trans = "T" if transposed else "N"
-        return self._in_order(rhs, out, lambda b: (self.lu.solve(b, trans=trans), 0), 1)
+        return self._in_order(rhs, out, lambda b: (self.lu.solve(b, trans=trans), 0), None)
 
     def _in_order(
-        self, rhs: Array, out: Array | None, solve: Callable[[Array], tuple[Array, int]], parts: int
+        self,
+        rhs: Array,
+        out: Array | None,
+        solve: Callable[[Array], tuple[Array, int]],
+        width: int | None,
     ) -> Array:
-        """``solve`` in the permuted order, the columns of ``rhs`` in up to ``parts`` groups."""
+        """``solve`` in the permuted order, the columns of ``rhs`` in groups of about ``width``
+        (None: all at once). Each group reads only its own columns, so ``out`` may be ``rhs``."""
         flat = rhs.reshape(self.n, -1)
+        result = np.empty(rhs.shape) if out is None else out
+        target = result.reshape(self.n, -1)
         k = flat.shape[1]
-        groups = np.array_split(np.arange(k), parts if k >= parts * MIN_PART_COLUMNS else 1)
-        solved: list[tuple[Array, Array]] = []
+        parts = 1 if width is None else max(1, min(k // MIN_PART_COLUMNS, -(-k // width)))
 
         def part(cols: Array) -> None:
             x, count = solve(np.asarray(flat[np.ix_(self.perm, cols)], dtype=np.float64))
-            solved.append((cols, x))
+            target[np.ix_(self.perm, cols)] = x
             if count:
                 self.counts.append(count)
 
-        _parallel(part, groups)
-        result = np.empty(rhs.shape) if out is None else out
-        target = result.reshape(self.n, -1)
-        for cols, x in solved:
-            target[np.ix_(self.perm, cols)] = x
+        _parallel(part, np.array_split(np.arange(k), parts))
         return result
 
 
