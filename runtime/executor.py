@@ -383,7 +383,8 @@ class Executor:
         multipliers M_dom behind D_imp: 245 columns, 18 MiB at 9,800 sectors) need not exist
         whole: its reader is evaluated a slice at a time along a dim that reaches the solve's
         right-hand sides (one stressor: 49 columns), and each slice solves only its columns.
-        The slices are at most ``linalg.SOLVE_BATCH`` columns wide, one refinement batch each.
+        The slices are one solver batch wide (``linalg.SOLVE_BATCH`` columns, one refinement batch
+        of an LU; ``sparse_solve.PART_COLUMNS``, one sweep group of the sparse solver).
         Only readers made of ops that slice cleanly qualify (see ``_slices_cleanly``).
         """
         if self.n_samples:
@@ -408,13 +409,16 @@ class Executor:
             if any(r == reader for r, _, _ in out.values()):
                 continue  # one streamed solve per reader: its slices follow one dim
             columns = _flat(self, tuple(d for d in op.dims if d not in op.rows))
+            # One solver batch per slice: a refinement batch of an LU, a sweep group of the
+            # sparse solver.
+            batch = sparse_solve.PART_COLUMNS if self.reads_sparse(op.a) else linalg.SOLVE_BATCH
             best: tuple[int, str, int] | None = None
             for dim in self.ir[reader].dims:
                 at = _slices_cleanly(self, self.ir[reader], dim, p)
                 if at is None or at in op.rows or _slices_cleanly(self, op.rhs, at, None) is None:
                     continue
                 labels = len(self.labels[dim])
-                step = max(1, linalg.SOLVE_BATCH // max(1, columns // labels))
+                step = max(1, batch // max(1, columns // labels))
                 slices = -(-labels // step)
                 if slices > 1 and (best is None or slices < best[0]):
                     best = (slices, dim, step)

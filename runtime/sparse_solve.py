@@ -147,12 +147,15 @@ class Sweeps:
             for lo, hi in _pairs(self.bounds)
         ]
         x = rhs * self.inv_diag[:, None]
-        delta = np.empty((n, k), dtype=np.float32)  # only the mode estimate reads these
-        prev = np.empty_like(delta)
+        # The last sweep's changes, for the mode estimate and the extrapolation; each slice's
+        # rows are read (the sweep before) and then overwritten (this sweep) in turn, so one
+        # buffer serves both sweeps.
+        delta = np.zeros((n, k), dtype=np.float32)
         mode = _Mode(self.groups, self.n_groups, k)
         previous = np.nan
         for sweep in range(1, MAX_SWEEPS + 1):
             change = 0.0
+            mode.start()
             for lo, hi, block, inv in slices:
                 new = block @ x
                 new += rhs[lo:hi]
@@ -160,7 +163,9 @@ class Sweeps:
                 step = new - x[lo:hi]
                 if step.size:
                     change = max(change, float(np.abs(step).max()))
-                delta[lo:hi] = step
+                step32 = step.astype(np.float32)
+                mode.add(lo, hi, step32, delta[lo:hi])
+                delta[lo:hi] = step32
                 x[lo:hi] = new
             tol = RTOL * max(float(np.abs(x).max()) if x.size else 0.0, 1e-300)
             if change <= tol:
@@ -169,7 +174,7 @@ class Sweeps:
                 rate = change / previous
                 if not rate < 1.0 or sweep + np.log(tol / change) / np.log(rate) > MAX_SWEEPS:
                     raise SlowConvergence(f"Gauss-Seidel contraction rate {rate:.3f}")
-            factor = mode.update(delta, prev)
+            factor = mode.update()
             if factor is not None:
                 for lo, hi, _, _ in slices:
                     f = factor[0] if self.groups is None else factor[self.groups[lo:hi]]
@@ -177,45 +182,60 @@ class Sweeps:
                 previous = np.nan
             else:
                 previous = change
-            delta, prev = prev, delta
         raise SlowConvergence("Gauss-Seidel sweeps did not converge")  # pragma: no cover
 
 
 @dataclass
 class _Mode:
-    """The slowest mode's ratio mu per (sample, column), from successive sweep changes."""
+    """The slowest mode's ratio mu per (sample, column): mu = <dx_k, dx_k-1> / <dx_k-1, dx_k-1>
+    over successive sweep changes, summed slice by slice during the sweep."""
 
     groups: Array | None
     n_groups: int
     k: int
-    valid: Array = field(init=False)  # prev is a plain sweep's change
+    valid: Array = field(init=False)  # the buffer holds a plain sweep's change
     mu: Array = field(init=False)  # the last estimate (NaN: none)
     index: Array | None = field(init=False)  # each entry's (sample, column), flat
+    sums: Array = field(init=False)  # this sweep's <dx_k, dx_k-1> and <dx_k-1, dx_k-1>
+    tracking: bool = field(init=False)
 
     def __post_init__(self) -> None:
         self.valid = np.zeros((self.n_groups, self.k), dtype=bool)
         self.mu = np.full((self.n_groups, self.k), np.nan)
+        self.sums = np.zeros((2, self.n_groups, self.k))
+        self.tracking = False
         self.index = None
         if self.groups is not None:
             self.index = (self.groups[:, None] * self.k + np.arange(self.k)).reshape(-1)
 
-    def _sums(self, a: Array, b: Array) -> Array:
-        if self.index is None:
-            return np.einsum("ij,ij->j", a, b, dtype=np.float64)[None, :]
-        prod = (a * b).reshape(-1)
-        return np.bincount(self.index, weights=prod, minlength=self.n_groups * self.k).reshape(
-            self.n_groups, self.k
-        )
+    def start(self) -> None:
+        """A new sweep."""
+        self.tracking = bool(self.valid.any())
+        self.sums[:] = 0.0
 
-    def update(self, delta: Array, prev: Array) -> Array | None:
-        """The extrapolation factor mu / (1 - mu) per (sample, column), zero where mu has not
-        settled; None when it has settled nowhere."""
-        if not self.valid.any():
+    def add(self, lo: int, hi: int, step: Array, before: Array) -> None:
+        """Rows lo:hi changed by ``step`` this sweep and by ``before`` the sweep before."""
+        if not self.tracking:
+            return
+        for i, a in enumerate((step, before)):  # (single precision: a ratio to 2 %)
+            if self.index is None:
+                self.sums[i] += np.einsum("ij,ij->j", a, before)[None, :]
+            else:
+                self.sums[i] += np.bincount(
+                    self.index[lo * self.k : hi * self.k],
+                    weights=(a * before).reshape(-1),
+                    minlength=self.n_groups * self.k,
+                ).reshape(self.n_groups, self.k)
+
+    def update(self) -> Array | None:
+        """After a sweep: the extrapolation factor mu / (1 - mu) per (sample, column), zero
+        where mu has not settled; None when it has settled nowhere."""
+        if not self.tracking:
             self.valid[:] = True
             return None
-        den = self._sums(prev, prev)
+        num, den = self.sums
         with np.errstate(divide="ignore", invalid="ignore"):
-            mu = np.where(self.valid & (den > 0), self._sums(delta, prev) / den, np.nan)
+            mu = np.where(self.valid & (den > 0), num / den, np.nan)
             settled = (np.abs(mu - self.mu) <= AGREEMENT * np.abs(mu)) & (np.abs(mu) < MU_MAX)
         self.mu = np.where(settled, np.nan, mu)
         self.valid = ~settled

@@ -155,6 +155,47 @@ def test_sparse_footprint_matches_direct_solve(
     np.testing.assert_allclose(dense, reference, rtol=1e-10)
 
 
+def test_many_supplies_stream_through_the_inventory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """g = B s for 70 functional units: the supply is solved a sweep group at a time inside the
+    inventory's contraction, never whole, and g equals B (I - A)^-1 d solved directly."""
+    from tests.conftest import record_calls
+
+    from carbonc.runtime import executor
+    from carbonc.runtime.executor import Executor
+
+    monkeypatch.setattr(executor, "BIG_ELEMENTS", 1 << 16)  # 105,000 supply cells are "large"
+    s = lca_gen.generate(1500, seed=6)
+    units = lca_gen.demands(s, 70)
+    model = _model(tmp_path, 1500, 70)
+    streams = record_calls(monkeypatch, Executor, "_streams")
+    widths: list[int] = []
+    run = sparse_solve.Sweeps.run
+
+    def counted(self: sparse_solve.Sweeps, rhs: np.ndarray) -> tuple[np.ndarray, int]:
+        widths.append(rhs.shape[1])
+        return run(self, rhs)
+
+    monkeypatch.setattr(sparse_solve.Sweeps, "run", counted)
+    r = model.run(
+        arrays=lca_gen.carbonc_arrays(s, units, list(model.dims["gas"].labels)),
+        outputs=["lca.score", "lca.inventory"],
+    )
+    assert "lca.supply" in streams[0] and max(widths) <= sparse_solve.PART_COLUMNS
+    assert sum(widths) == 70 + 1  # the supplies, and the one adjoint solve of the score
+    n = s.n
+    t = sp.csc_matrix((s.tech_amounts, (s.tech_rows, s.tech_cols)), shape=(n, n))
+    a = t @ sp.diags(1.0 / s.production)
+    b = sp.csr_matrix((s.bio_amounts, (s.bio_rows, s.bio_cols)), shape=(s.n_flows, n))
+    d = np.zeros((n, 70))
+    d[units, np.arange(70)] = 1.0
+    supply = spl.spsolve((sp.eye(n) - a).tocsc(), d)
+    expected = b @ sp.diags(1.0 / s.production) @ supply
+    got = r["lca.inventory"].array.aligned(("flow", "functional_unit"))
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
+
+
 def test_sparse_monte_carlo_agrees_with_the_dense_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
