@@ -938,14 +938,13 @@ def _sampled_sparse_solve(ex: Executor, op: ir.LeontiefSolve, a: LArray) -> LArr
     """A solve whose sparse matrix is uncertain: every sample's sweeps at once."""
     n = _flat(ex, op.rows)
     pattern = sparse_ops.in_order(a, (*op.rows, *op.cols))
-    rows, cols = np.divmod(pattern.index, n)
     values = np.broadcast_to(pattern.data, (ex.n_samples, pattern.nnz))
     others = tuple(d for d in op.rhs.dims if d not in op.rows and d != SAMPLE)
     shape = (ex.n_samples, *(ex.size(d) for d in (*op.rows, *others)))
     rhs = np.broadcast_to(ex.evaluate(op.rhs).aligned((SAMPLE, *op.rows, *others)), shape)
     try:
         x = sparse_solve.solve_sampled(
-            rows, cols, values, n, rhs.reshape(ex.n_samples, n, -1), op.transposed
+            pattern.index, values, n, rhs.reshape(ex.n_samples, n, -1), op.transposed
         )
     except linalg.SingularSystem as exc:
         raise SolveError(str(exc), op.a.span, ex._column_labels(op.rows, exc.columns)) from None

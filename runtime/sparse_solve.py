@@ -50,6 +50,7 @@ import scipy.sparse.linalg as spl
 
 from carbonc.runtime import linalg
 from carbonc.runtime.larray import Array
+from carbonc.runtime.sparse import cached
 
 DENSE_MAX = 1000  # up to this many products, densify and factorise with LAPACK
 RTOL = 1e-13  # stop when a sweep changes x by less than this, relative to its largest entry
@@ -112,27 +113,30 @@ def _order(n: int) -> Array:
 
 
 def _rows(m: sp.csr_matrix, lo: int, hi: int) -> sp.csr_matrix:
-    """Rows lo:hi of ``m`` sharing its arrays (SciPy's slicing would copy them)."""
+    """Rows lo:hi of ``m`` sharing its arrays. SciPy's slicing copies them, and so does its
+    constructor when given a small view of a large array (it prunes the view to free the
+    base), so the views are set on an empty matrix of the right shape."""
     start, end = int(m.indptr[lo]), int(m.indptr[hi])
-    return sp.csr_matrix(
-        (m.data[start:end], m.indices[start:end], m.indptr[lo : hi + 1] - start),
-        shape=(hi - lo, m.shape[1]),
-    )
+    block = sp.csr_matrix((hi - lo, m.shape[1]), dtype=m.dtype)
+    block.indptr = (m.indptr[lo : hi + 1] - start).astype(m.indices.dtype)
+    block.indices = m.indices[start:end]
+    block.data = m.data[start:end]
+    return block
 
 
 @dataclass(frozen=True)
 class Sweeps:
     """x = (b + O x) * inv_diag, rows in solve order, cut into slices for Gauss-Seidel.
 
-    ``groups`` gives each row's sample in a block-diagonal system of samples (the slowest mode
-    is estimated per sample); None for one system.
+    ``samples``: in a block-diagonal system of samples, each slice holds the same number of
+    rows of every sample, sample after sample (``_Interleaved``), and the slowest mode is
+    estimated per sample; 1 for one system.
     """
 
     off: sp.csr_matrix
     inv_diag: Array
     bounds: Array
-    groups: Array | None = None
-    n_groups: int = 1
+    samples: int = 1
 
     def run(self, rhs: Array) -> tuple[Array, int]:
         """Sweep (n x k) ``rhs`` to ``RTOL``; the solution and the number of sweeps.
@@ -151,7 +155,7 @@ class Sweeps:
         # rows are read (the sweep before) and then overwritten (this sweep) in turn, so one
         # buffer serves both sweeps.
         delta = np.zeros((n, k), dtype=np.float32)
-        mode = _Mode(self.groups, self.n_groups, k)
+        mode = _Mode(self.samples, k)
         previous = np.nan
         for sweep in range(1, MAX_SWEEPS + 1):
             change = 0.0
@@ -164,7 +168,7 @@ class Sweeps:
                 if step.size:
                     change = max(change, float(np.abs(step).max()))
                 step32 = step.astype(np.float32)
-                mode.add(lo, hi, step32, delta[lo:hi])
+                mode.add(step32, delta[lo:hi])
                 delta[lo:hi] = step32
                 x[lo:hi] = new
             tol = RTOL * max(float(np.abs(x).max()) if x.size else 0.0, 1e-300)
@@ -176,9 +180,10 @@ class Sweeps:
                     raise SlowConvergence(f"Gauss-Seidel contraction rate {rate:.3f}")
             factor = mode.update()
             if factor is not None:
+                g = self.samples
                 for lo, hi, _, _ in slices:
-                    f = factor[0] if self.groups is None else factor[self.groups[lo:hi]]
-                    x[lo:hi] += delta[lo:hi] * f
+                    rows = x[lo:hi].reshape(g, -1, k)  # a view: the slice, sample by sample
+                    rows += delta[lo:hi].reshape(g, -1, k) * factor[:, None]
                 previous = np.nan
             else:
                 previous = change
@@ -190,42 +195,32 @@ class _Mode:
     """The slowest mode's ratio mu per (sample, column): mu = <dx_k, dx_k-1> / <dx_k-1, dx_k-1>
     over successive sweep changes, summed slice by slice during the sweep."""
 
-    groups: Array | None
-    n_groups: int
+    samples: int
     k: int
     valid: Array = field(init=False)  # the buffer holds a plain sweep's change
     mu: Array = field(init=False)  # the last estimate (NaN: none)
-    index: Array | None = field(init=False)  # each entry's (sample, column), flat
     sums: Array = field(init=False)  # this sweep's <dx_k, dx_k-1> and <dx_k-1, dx_k-1>
     tracking: bool = field(init=False)
 
     def __post_init__(self) -> None:
-        self.valid = np.zeros((self.n_groups, self.k), dtype=bool)
-        self.mu = np.full((self.n_groups, self.k), np.nan)
-        self.sums = np.zeros((2, self.n_groups, self.k))
+        self.valid = np.zeros((self.samples, self.k), dtype=bool)
+        self.mu = np.full((self.samples, self.k), np.nan)
+        self.sums = np.zeros((2, self.samples, self.k))
         self.tracking = False
-        self.index = None
-        if self.groups is not None:
-            self.index = (self.groups[:, None] * self.k + np.arange(self.k)).reshape(-1)
 
     def start(self) -> None:
         """A new sweep."""
         self.tracking = bool(self.valid.any())
         self.sums[:] = 0.0
 
-    def add(self, lo: int, hi: int, step: Array, before: Array) -> None:
-        """Rows lo:hi changed by ``step`` this sweep and by ``before`` the sweep before."""
+    def add(self, step: Array, before: Array) -> None:
+        """A slice's rows changed by ``step`` this sweep and by ``before`` the sweep before."""
         if not self.tracking:
             return
+        g, k = self.samples, self.k
+        b = before.reshape(g, -1, k)
         for i, a in enumerate((step, before)):  # (single precision: a ratio to 2 %)
-            if self.index is None:
-                self.sums[i] += np.einsum("ij,ij->j", a, before)[None, :]
-            else:
-                self.sums[i] += np.bincount(
-                    self.index[lo * self.k : hi * self.k],
-                    weights=(a * before).reshape(-1),
-                    minlength=self.n_groups * self.k,
-                ).reshape(self.n_groups, self.k)
+            self.sums[i] += np.einsum("gij,gij->gj", a.reshape(g, -1, k), b)
 
     def update(self) -> Array | None:
         """After a sweep: the extrapolation factor mu / (1 - mu) per (sample, column), zero
@@ -260,9 +255,10 @@ def _permuted(a: sp.csr_matrix, perm: Array) -> tuple[sp.csr_matrix, Array]:
     on_diag = row == col
     diag = np.bincount(row[on_diag], weights=data[on_diag], minlength=n)
     keep = ~on_diag & (data != 0)
-    indptr = np.zeros(n + 1, dtype=np.int64)
+    # indptr in the indices' type: SciPy would otherwise copy the indices to match.
+    indptr = np.zeros(n + 1, dtype=col.dtype if total < 2**31 else np.int64)
     np.cumsum(np.bincount(row[keep], minlength=n), out=indptr[1:])
-    off = sp.csr_matrix((data[keep], col[keep], indptr), shape=(n, n))
+    off = sp.csr_matrix((data[keep], col[keep].astype(indptr.dtype), indptr), shape=(n, n))
     return off, diag
 
 
@@ -270,15 +266,17 @@ def _permuted(a: sp.csr_matrix, perm: Array) -> tuple[sp.csr_matrix, Array]:
 class SparseGaussSeidel:
     """I - A for a large sparse A: Gauss-Seidel sweeps, or a SuperLU factorisation once too slow.
 
-    Only the permuted system is kept: ``off`` = P (A - diag A) P^T and ``inv_diag`` = 1 / (1 -
-    diag A) in the same order (and, once a transposed solve asks for it, ``off``'s transpose).
+    Only the permuted system is kept, in one orientation at a time: ``off`` = P (A - diag A)
+    P^T, or its transpose (``transposed``), by rows; ``inv_diag`` = 1 / (1 - diag A) in the
+    same order. A solve in the other orientation transposes it (a few milliseconds at 500,000
+    entries) rather than holding both.
     """
 
     n: int
     perm: Array
     off: sp.csr_matrix
     inv_diag: Array
-    sweeps: dict[bool, Sweeps] = field(default_factory=dict)  # by transposed
+    transposed: bool = False
     lu: Any = field(default=None, repr=False)
     counts: list[int] = field(default_factory=list)  # sweeps of each solve (provenance)
 
@@ -298,10 +296,10 @@ class SparseGaussSeidel:
         return cls(a.shape[0], perm, off, 1.0 / pivots)
 
     def _sweeps(self, transposed: bool) -> Sweeps:
-        if transposed not in self.sweeps:
-            off = self.off.T.tocsr() if transposed else self.off
-            self.sweeps[transposed] = Sweeps(off, self.inv_diag, _bounds(self.n))
-        return self.sweeps[transposed]
+        if transposed != self.transposed:
+            self.off = self.off.T.tocsr()
+            self.transposed = transposed
+        return Sweeps(self.off, self.inv_diag, _bounds(self.n))
 
     def solve(self, rhs: Array, transposed: bool, out: Array | None = None) -> Array:
         """Solve (I - A) x = rhs, or its transpose, for n x k (or n) ``rhs``; into ``out``
@@ -314,7 +312,7 @@ class SparseGaussSeidel:
             try:
                 return self._in_order(rhs, out, self._sweeps(transposed).run, PART_COLUMNS)
             except SlowConvergence:
-                self.lu = _factorize(self.off, self.inv_diag)
+                self.lu = _factorize(self.off.T if self.transposed else self.off, self.inv_diag)
         trans = "T" if transposed else "N"
         return self._in_order(rhs, out, lambda b: (self.lu.solve(b, trans=trans), 0), None)
 
@@ -381,26 +379,26 @@ class _Interleaved:
     take: Array
     indices: Array
     indptr: Array
-    groups: Array
 
     @classmethod
-    def build(cls, base: sp.csr_matrix, order: Array, bounds: Array, m: int) -> _Interleaved:
-        """From the permuted pattern ``base`` (whose k-th stored entry is entry ``order[k]``
-        of a sample's values)."""
+    def build(
+        cls, base: sp.csr_matrix, order: Array, n_data: int, bounds: Array, m: int
+    ) -> _Interleaved:
+        """From the permuted pattern ``base``, whose k-th stored entry is entry ``order[k]`` of
+        a sample's ``n_data`` values."""
         n, nnz = base.shape[0], order.size
         block = np.searchsorted(bounds, np.arange(n), side="right") - 1
         lo, size = bounds[block], np.diff(bounds)[block]
         col, samples = base.indices, np.arange(m)[:, None]
         index_type = np.int32 if m * max(n, nnz) < 2**31 else np.int64
-        take, indices, lengths, groups = [], [], [], []
+        take, indices, lengths = [], [], []
         row_len = np.diff(base.indptr)
         for b0, b1 in _pairs(bounds):
             e0, e1 = int(base.indptr[b0]), int(base.indptr[b1])
-            take.append((samples * nnz + order[None, e0:e1]).reshape(-1))
+            take.append((samples * n_data + order[None, e0:e1]).reshape(-1))
             c = col[e0:e1]
             indices.append((m * lo[c] + c - lo[c])[None, :] + samples * size[c][None, :])
             lengths.append(np.tile(row_len[b0:b1], m))
-            groups.append(np.repeat(np.arange(m), b1 - b0))
         indptr = np.zeros(m * n + 1, dtype=index_type)
         np.cumsum(np.concatenate(lengths), out=indptr[1:])
         return cls(
@@ -410,7 +408,6 @@ class _Interleaved:
             np.concatenate(take),
             np.concatenate([i.reshape(-1) for i in indices]).astype(index_type),
             indptr,
-            np.concatenate(groups),
         )
 
     def rows(self, a: Array) -> Array:
@@ -425,13 +422,51 @@ class _Interleaved:
             out[:, lo:hi] = x[self.m * lo : self.m * hi].reshape(self.m, hi - lo, *out.shape[2:])
 
 
-def solve_sampled(
-    rows: Array, cols: Array, data: Array, n: int, rhs: Array, transposed: bool
-) -> Array:
+@dataclass
+class _SampledPattern:
+    """What the solves over one sampled pattern share, chunk after chunk: the order, where the
+    diagonal is, and the interleaved layout of each chunk size."""
+
+    n: int
+    perm: Array
+    diag_at: Array  # which stored entries are on the diagonal ...
+    diag_row: Array  # ... and their rows
+    base: sp.csr_matrix  # the off-diagonal pattern, permuted
+    order: Array  # base's k-th stored entry is stored entry order[k]
+    n_data: int
+    bounds: Array
+    layouts: dict[int, _Interleaved] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, index: Array, n: int, transposed: bool) -> _SampledPattern:
+        """From the sorted flat positions ``index`` of A's stored entries (row * n + col)."""
+        rows, cols = np.divmod(index, n)
+        if transposed:
+            rows, cols = cols, rows
+        on_diag = rows == cols
+        off_at = np.flatnonzero(~on_diag)
+        perm = _order(n)
+        where = np.empty_like(perm)
+        where[perm] = np.arange(n)
+        r, c = where[rows[off_at]], where[cols[off_at]]
+        base = sp.csr_matrix((np.arange(1, r.size + 1, dtype=np.float64), (r, c)), shape=(n, n))
+        order = off_at[base.data.astype(np.int64) - 1]
+        diag_at = np.flatnonzero(on_diag)
+        return cls(n, perm, diag_at, rows[diag_at], base, order, index.size, _bounds(n))
+
+    def layout(self, m: int) -> _Interleaved:
+        """The block-diagonal layout of ``m`` samples."""
+        if m not in self.layouts:
+            self.layouts[m] = _Interleaved.build(self.base, self.order, self.n_data, self.bounds, m)
+        return self.layouts[m]
+
+
+def solve_sampled(index: Array, data: Array, n: int, rhs: Array, transposed: bool) -> Array:
     """Solve (I - A_s) x_s = b_s for every sample s of a matrix with one pattern.
 
     Args:
-        rows, cols: the positions of A's stored entries.
+        index: the sorted flat positions (row * n + col) of A's stored entries; the symbolic
+            work on them is cached for the run's later chunks (``sparse.cached``).
         data: (samples, nnz) values of A in each sample.
         n: the order of A.
         rhs: (samples, n, k) right-hand sides.
@@ -440,12 +475,14 @@ def solve_sampled(
     Raises:
         linalg.SingularSystem: a sample's I - A has a zero pivot or the sweeps do not converge.
     """
-    if transposed:
-        rows, cols = cols, rows
+    plan = cached(
+        (index,),
+        ("sampled solve", n, transposed),
+        lambda: _SampledPattern.build(index, n, transposed),
+    )
     samples, k = data.shape[0], rhs.shape[2]
-    on_diag = rows == cols
     diag = np.zeros((samples, n))
-    np.add.at(diag, (slice(None), rows[on_diag]), data[:, on_diag])  # type: ignore[arg-type]
+    diag[:, plan.diag_row] = data[:, plan.diag_at]  # (positions are unique: one entry a row)
     pivots = 1.0 - diag
     bad = np.abs(pivots) <= linalg.SINGULAR_RTOL
     if bad.any():
@@ -453,29 +490,19 @@ def solve_sampled(
             "I - A is singular in some sample",
             sorted({int(i) for i in np.flatnonzero(bad.any(axis=0))}),
         )
-    perm = _order(n)
-    where = np.empty_like(perm)
-    where[perm] = np.arange(n)
+    perm, bounds = plan.perm, plan.bounds
     inv_diag = (1.0 / pivots)[:, perm]
-    r, c, off = where[rows[~on_diag]], where[cols[~on_diag]], data[:, ~on_diag]
-    # The permuted pattern in CSR order once; every chunk repeats it along the diagonal.
-    base = sp.csr_matrix((np.arange(1, r.size + 1, dtype=np.float64), (r, c)), shape=(n, n))
-    order = base.data.astype(np.int64) - 1
-    bounds = _bounds(n)
-    chunk = max(1, min(samples, SAMPLE_CHUNK_ENTRIES // max(order.size, 1)))
-    layouts: dict[int, _Interleaved] = {}
-    for m in {chunk, samples % chunk or chunk}:
-        layouts[m] = _Interleaved.build(base, order, bounds, m)
+    chunk = max(1, min(samples, SAMPLE_CHUNK_ENTRIES // max(plan.order.size, 1)))
     out = np.empty((samples, n, k))
 
     def run(start: int) -> None:
-        lay = layouts[min(chunk, samples - start)]
+        lay = plan.layout(min(chunk, samples - start))
         m = lay.m
         big = sp.csr_matrix(
-            (off[start : start + m].reshape(-1)[lay.take], lay.indices, lay.indptr),
+            (data[start : start + m].reshape(-1)[lay.take], lay.indices, lay.indptr),
             shape=(m * n, m * n),
         )
-        sweeps = Sweeps(big, lay.rows(inv_diag[start : start + m]), m * bounds, lay.groups, m)
+        sweeps = Sweeps(big, lay.rows(inv_diag[start : start + m]), m * bounds, m)
         try:
             x, _ = sweeps.run(lay.rows(rhs[start : start + m][:, perm]))
         except SlowConvergence as exc:
@@ -486,5 +513,7 @@ def solve_sampled(
         lay.unrows(x, part)
         out[start : start + m][:, perm] = part
 
+    for m in {chunk, samples % chunk or chunk}:  # (built before the threads share the plan)
+        plan.layout(m)
     _parallel(run, range(0, samples, chunk))
     return out

@@ -160,10 +160,9 @@ def test_many_supplies_stream_through_the_inventory(
 ) -> None:
     """g = B s for 70 functional units: the supply is solved a sweep group at a time inside the
     inventory's contraction, never whole, and g equals B (I - A)^-1 d solved directly."""
-    from tests.conftest import record_calls
-
     from carbonc.runtime import executor
     from carbonc.runtime.executor import Executor
+    from tests.conftest import record_calls
 
     monkeypatch.setattr(executor, "BIG_ELEMENTS", 1 << 16)  # 105,000 supply cells are "large"
     s = lca_gen.generate(1500, seed=6)

@@ -22,12 +22,21 @@ def technosphere(n: int, seed: int = 0) -> sp.csr_matrix:
     """A of the benchmark generator's system of ``n`` activities (inputs per unit of output)."""
     s = lca_gen.generate(n, seed=seed)
     t = sp.csr_matrix((s.tech_amounts, (s.tech_rows, s.tech_cols)), shape=(n, n))
-    return sp.csr_matrix(t @ sp.diags(1.0 / s.production))
+    a = sp.csr_matrix(t @ sp.diags(1.0 / s.production))
+    a.sort_indices()
+    return a
 
 
 def direct(a: sp.csr_matrix, rhs: Array, transposed: bool = False) -> Array:
     m = sp.eye(a.shape[0], format="csc") - a.tocsc()
     return np.asarray(spl.spsolve((m.T if transposed else m).tocsc(), rhs)).reshape(rhs.shape)
+
+
+def positions(coo: sp.coo_matrix) -> Array:
+    """The sorted flat positions of a canonical matrix's entries (row by row)."""
+    flat = coo.row.astype(np.int64) * coo.shape[1] + coo.col
+    assert np.all(np.diff(flat) > 0)
+    return flat
 
 
 def right_hand_sides(n: int, k: int, seed: int = 1) -> Array:
@@ -83,7 +92,7 @@ def test_threads_do_not_change_the_numbers(monkeypatch: pytest.MonkeyPatch) -> N
         monkeypatch.setenv("CARBONC_THREADS", count)
         assert sparse_solve.threads() == int(count)
         x = sparse_solve.build(a).solve(rhs, False)
-        xs = sparse_solve.solve_sampled(coo.row, coo.col, samples, 1500, b, False)
+        xs = sparse_solve.solve_sampled(positions(coo), samples, 1500, b, False)
         results.append((x, xs))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])
@@ -113,7 +122,8 @@ def test_sampled_solves_match_each_sample_solved_directly(
     data = np.concatenate([coo.data, [0.05]])[None, :] * rng.lognormal(0, 0.2, (count, rows.size))
     rhs = rng.uniform(size=(count, n, k))
     monkeypatch.setattr(sparse_solve, "SAMPLE_CHUNK_ENTRIES", 2 * rows.size)  # chunks 2, 2, 1
-    x = sparse_solve.solve_sampled(rows, cols, data, n, rhs, transposed)
+    order = np.argsort(rows * n + cols)
+    x = sparse_solve.solve_sampled((rows * n + cols)[order], data[:, order], n, rhs, transposed)
     for s in range(count):
         a_s = sp.csr_matrix((data[s], (rows, cols)), shape=(n, n))
         np.testing.assert_allclose(x[s], direct(a_s, rhs[s], transposed), rtol=1e-11)
@@ -143,4 +153,4 @@ def test_a_divergent_sampled_system_is_reported(monkeypatch: pytest.MonkeyPatch)
     data = np.stack([coo.data, coo.data * 3.0])  # the second sample is not productive
     rhs = np.ones((2, 1100, 1))
     with pytest.raises(linalg.SingularSystem, match="did not converge"):
-        sparse_solve.solve_sampled(coo.row, coo.col, data, 1100, rhs, False)
+        sparse_solve.solve_sampled(positions(coo), data, 1100, rhs, False)
