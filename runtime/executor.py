@@ -420,6 +420,7 @@ class Executor:
                 labels = len(self.labels[dim])
                 step = max(1, batch // max(1, columns // labels))
                 slices = -(-labels // step)
+                step = -(-labels // slices)  # as many slices, of even widths
                 if slices > 1 and (best is None or slices < best[0]):
                     best = (slices, dim, step)
             if best is not None:
@@ -743,8 +744,9 @@ def _slices_cleanly(ex: Executor, op: ir.Op, dim: str, target: str | None) -> st
 
     Returns the name ``dim`` has where ``op`` reads ``target`` (renames change it), ``dim``
     itself when ``target`` is None or not read, and None when some op on the way does not
-    pass the restriction down by name (contractions, stacks, scans, other solves), or reads
-    ``target`` where ``dim`` is not restricted (the whole solve would run for every slice).
+    pass the restriction down by name (a contraction over ``dim``, stacks, scans, other
+    solves), or reads ``target`` where ``dim`` is not restricted (the whole solve would run for
+    every slice).
     """
     names: set[str] = set()
     stack = [(op, dim)]

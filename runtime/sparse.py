@@ -67,7 +67,8 @@ class PatternCache:
             value: T = hit[1]
             return value
         value = compute()
-        size = _nbytes(value)
+        # The keys count too: an entry keeps its key arrays alive.
+        size = _nbytes(value) + sum(int(a.nbytes) for a in arrays)
         self.entries[key] = (arrays, value, size)
         self.bytes += size
         while self.bytes > self.budget and len(self.entries) > 1:
@@ -77,11 +78,10 @@ class PatternCache:
 
 
 def _nbytes(value: Any) -> int:
-    if isinstance(value, np.ndarray):
-        return int(value.nbytes)
     if isinstance(value, tuple):
         return sum(_nbytes(v) for v in value)
-    return 64
+    nbytes = getattr(value, "nbytes", None)  # arrays, and objects that say what they hold
+    return int(nbytes) if nbytes is not None else 64
 
 
 _ACTIVE: ContextVar[PatternCache | None] = ContextVar("carbonc_patterns", default=None)
@@ -96,6 +96,11 @@ def patterns() -> Iterator[PatternCache]:
         yield cache
     finally:
         _ACTIVE.reset(token)
+
+
+def caching() -> bool:
+    """Whether a pattern cache is active (a Monte Carlo run: its chunks repeat the work)."""
+    return _ACTIVE.get() is not None
 
 
 def cached(arrays: tuple[Array, ...], extra: Any, compute: Callable[[], T]) -> T:

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from carbonc.runtime.larray import SAMPLE, Array, LArray
-from carbonc.runtime.sparse import Sparse, cached, union, unique_inverse
+from carbonc.runtime.sparse import Sparse, cached, caching, union, unique_inverse
 
 # A contraction's result is made dense when more than this share of its cells is stored.
 DENSE_RESULT_DENSITY = 0.25
@@ -163,7 +163,7 @@ def _sparse_sparse(
         return None
     a_own, b_own = core(a.dims), core(b.dims)
     out_shape = tuple(size(d) for d in out)
-    if not sa.lead and not sb.lead:
+    if not sa.lead and not sb.lead and not caching():
         return _sparse_product(a, b, summed, out, size)
     key = (a_own, b_own, summed, out, out_shape, sa.shape, sb.shape)
     join = cached((sa.index, sb.index), key, lambda: _join(sa, sb, a_own, b_own, summed, out, size))
@@ -184,8 +184,10 @@ def _sparse_product(
     a: LArray, b: LArray, summed: tuple[str, ...], out: tuple[str, ...], size: Size
 ) -> LArray:
     """Unsampled sparse ``a`` times sparse ``b`` by SciPy's sparse product, which holds little
-    more than its result (the join below is for sampled operands, whose symbolic part is cached
-    and reused by every Monte Carlo chunk)."""
+    more than its result. In a Monte Carlo run the join below serves instead: its symbolic part
+    is cached, and every chunk then gets the same result pattern (the same array), on which
+    the later operations hit the cache too. (SciPy's pattern, which drops exact zeros, could
+    differ from chunk to chunk.)"""
     a_kept = tuple(d for d in core(a.dims) if d not in summed)
     b_kept = tuple(d for d in core(b.dims) if d not in summed)
     n_sum = _count(summed, size)

@@ -326,10 +326,19 @@ class SparseGaussSeidel:
         """``solve`` in the permuted order, the columns of ``rhs`` in groups of about ``width``
         (None: all at once). Each group reads only its own columns, so ``out`` may be ``rhs``."""
         flat = rhs.reshape(self.n, -1)
-        result = np.empty(rhs.shape) if out is None else out
-        target = result.reshape(self.n, -1)
         k = flat.shape[1]
         parts = 1 if width is None else max(1, min(k // MIN_PART_COLUMNS, -(-k // width)))
+        if out is rhs and parts == 1 and rhs.dtype == np.float64:
+            # The caller gives its right-hand sides up: permute them in place, and they serve
+            # as the solve's own (one array fewer alive during the sweeps).
+            flat[...] = flat[self.perm]
+            x, count = solve(flat)
+            flat[self.perm] = x
+            if count:
+                self.counts.append(count)
+            return out
+        result = np.empty(rhs.shape) if out is None else out
+        target = result.reshape(self.n, -1)
 
         def part(cols: Array) -> None:
             x, count = solve(np.asarray(flat[np.ix_(self.perm, cols)], dtype=np.float64))
@@ -425,7 +434,8 @@ class _Interleaved:
 @dataclass
 class _SampledPattern:
     """What the solves over one sampled pattern share, chunk after chunk: the order, where the
-    diagonal is, and the interleaved layout of each chunk size."""
+    diagonal is, and the interleaved layout of each chunk size (built at once, so the pattern
+    cache counts them and threads only read them)."""
 
     n: int
     perm: Array
@@ -435,11 +445,14 @@ class _SampledPattern:
     order: Array  # base's k-th stored entry is stored entry order[k]
     n_data: int
     bounds: Array
-    layouts: dict[int, _Interleaved] = field(default_factory=dict)
+    layouts: dict[int, _Interleaved]  # by the number of samples in a chunk
 
     @classmethod
-    def build(cls, index: Array, n: int, transposed: bool) -> _SampledPattern:
-        """From the sorted flat positions ``index`` of A's stored entries (row * n + col)."""
+    def build(
+        cls, index: Array, n: int, transposed: bool, sizes: tuple[int, ...]
+    ) -> _SampledPattern:
+        """From the sorted flat positions ``index`` of A's stored entries (row * n + col), with
+        the layouts of chunks of ``sizes`` samples."""
         rows, cols = np.divmod(index, n)
         if transposed:
             rows, cols = cols, rows
@@ -452,13 +465,17 @@ class _SampledPattern:
         base = sp.csr_matrix((np.arange(1, r.size + 1, dtype=np.float64), (r, c)), shape=(n, n))
         order = off_at[base.data.astype(np.int64) - 1]
         diag_at = np.flatnonzero(on_diag)
-        return cls(n, perm, diag_at, rows[diag_at], base, order, index.size, _bounds(n))
+        bounds = _bounds(n)
+        layouts = {m: _Interleaved.build(base, order, index.size, bounds, m) for m in sizes}
+        return cls(n, perm, diag_at, rows[diag_at], base, order, index.size, bounds, layouts)
 
-    def layout(self, m: int) -> _Interleaved:
-        """The block-diagonal layout of ``m`` samples."""
-        if m not in self.layouts:
-            self.layouts[m] = _Interleaved.build(self.base, self.order, self.n_data, self.bounds, m)
-        return self.layouts[m]
+    @property
+    def nbytes(self) -> int:
+        """Bytes held (the pattern cache's budget counts them)."""
+        arrays = [self.perm, self.diag_at, self.diag_row, self.order, self.base.indices]
+        arrays += [self.base.indptr, self.base.data]
+        arrays += [a for lay in self.layouts.values() for a in (lay.take, lay.indices, lay.indptr)]
+        return sum(int(a.nbytes) for a in arrays)
 
 
 def solve_sampled(index: Array, data: Array, n: int, rhs: Array, transposed: bool) -> Array:
@@ -475,12 +492,14 @@ def solve_sampled(index: Array, data: Array, n: int, rhs: Array, transposed: boo
     Raises:
         linalg.SingularSystem: a sample's I - A has a zero pivot or the sweeps do not converge.
     """
+    samples, k = data.shape[0], rhs.shape[2]
+    chunk = max(1, min(samples, SAMPLE_CHUNK_ENTRIES // max(index.size, 1)))
+    sizes = tuple(sorted({chunk, samples % chunk or chunk}))
     plan = cached(
         (index,),
-        ("sampled solve", n, transposed),
-        lambda: _SampledPattern.build(index, n, transposed),
+        ("sampled solve", n, transposed, sizes),
+        lambda: _SampledPattern.build(index, n, transposed, sizes),
     )
-    samples, k = data.shape[0], rhs.shape[2]
     diag = np.zeros((samples, n))
     diag[:, plan.diag_row] = data[:, plan.diag_at]  # (positions are unique: one entry a row)
     pivots = 1.0 - diag
@@ -492,11 +511,10 @@ def solve_sampled(index: Array, data: Array, n: int, rhs: Array, transposed: boo
         )
     perm, bounds = plan.perm, plan.bounds
     inv_diag = (1.0 / pivots)[:, perm]
-    chunk = max(1, min(samples, SAMPLE_CHUNK_ENTRIES // max(plan.order.size, 1)))
     out = np.empty((samples, n, k))
 
     def run(start: int) -> None:
-        lay = plan.layout(min(chunk, samples - start))
+        lay = plan.layouts[min(chunk, samples - start)]
         m = lay.m
         big = sp.csr_matrix(
             (data[start : start + m].reshape(-1)[lay.take], lay.indices, lay.indptr),
@@ -513,7 +531,5 @@ def solve_sampled(index: Array, data: Array, n: int, rhs: Array, transposed: boo
         lay.unrows(x, part)
         out[start : start + m][:, perm] = part
 
-    for m in {chunk, samples % chunk or chunk}:  # (built before the threads share the plan)
-        plan.layout(m)
     _parallel(run, range(0, samples, chunk))
     return out
