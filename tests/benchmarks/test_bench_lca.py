@@ -35,9 +35,11 @@ each record's figures (see ``lca_gen.carbonc_call``). bw2calc, the construction 
 packages being built before the call. If pypardiso is installed, bw2calc uses PARDISO (MKL),
 as Brightway users on x86 do; otherwise SciPy's solver (SuperLU).
 
-Every measured call runs in a fresh process with one BLAS and MKL thread, as in
-test_bench_mrio.py: the child builds the inputs, makes the same call once on a 12-activity
-system (lazy imports, solver set-up), resets its peak RSS to its current RSS (Linux
+Every measured call runs in a fresh process with one BLAS and MKL thread (and carbonc's sweeps
+on one thread; ``CARBONC_BENCH_THREADS=2`` gives both tools two), as in test_bench_mrio.py: the
+child builds the inputs, makes the same call once on a 12-activity system (lazy imports, solver
+set-up), gives the heap the generator freed back to the system (glibc ``malloc_trim``, both
+tools alike), resets its peak RSS to its current RSS (Linux
 ``/proc/self/clear_refs``: generating the 25,000-activity system alone peaks at 527 MiB, which
 would otherwise mask the call's own peak), takes a memory baseline, and waits; the timed part
 tells it to go. Peak memory is the child's ``ru_maxrss`` after the call (its high-water mark
