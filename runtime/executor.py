@@ -421,6 +421,11 @@ class Executor:
                 step = max(1, batch // max(1, columns // labels))
                 slices = -(-labels // step)
                 step = -(-labels // slices)  # as many slices, of even widths
+                if self.reads_sparse(op.a):
+                    # With threads, a slice holds several sweep groups that run side by side;
+                    # the groups are the same as on one thread, and so are the numbers.
+                    step *= sparse_solve.side_by_side(step * (columns // labels), slices)
+                    slices = -(-labels // step)
                 if slices > 1 and (best is None or slices < best[0]):
                     best = (slices, dim, step)
             if best is not None:

@@ -84,6 +84,20 @@ def threads() -> int:
         return os.cpu_count() or 1
 
 
+def group_count(k: int, width: int = PART_COLUMNS) -> int:
+    """Into how many groups (of even widths, ``np.array_split``) a solve splits ``k`` columns."""
+    return max(1, min(k // MIN_PART_COLUMNS, -(-k // width)))
+
+
+def side_by_side(k: int, at_most: int) -> int:
+    """How many groups of ``k`` columns a solve of more columns can run side by side, up to
+    ``at_most`` (the threads), such that its own split gives exactly those groups."""
+    t = max(1, min(at_most, threads()))
+    while t > 1 and (group_count(t * k) != t or group_count(k) != 1):
+        t -= 1
+    return t
+
+
 def _parallel(fn: Callable[[T], None], items: Iterable[T]) -> None:
     """``fn`` on every item, on up to ``threads()`` threads; the first exception is raised."""
     items = list(items)
@@ -138,8 +152,9 @@ class Sweeps:
     bounds: Array
     samples: int = 1
 
-    def run(self, rhs: Array) -> tuple[Array, int]:
-        """Sweep (n x k) ``rhs`` to ``RTOL``; the solution and the number of sweeps.
+    def run(self, rhs: Array, work: tuple[Array, Array] | None = None) -> tuple[Array, int]:
+        """Sweep (n x k) ``rhs`` to ``RTOL``; the solution and the number of sweeps. ``work``:
+        arrays for x (float64) and the changes (float32), n x k each, to use instead of new.
 
         Raises:
             SlowConvergence: the contraction rate predicts more than ``MAX_SWEEPS`` sweeps, or
@@ -150,11 +165,15 @@ class Sweeps:
             (lo, hi, _rows(self.off, lo, hi), self.inv_diag[lo:hi, None])
             for lo, hi in _pairs(self.bounds)
         ]
-        x = rhs * self.inv_diag[:, None]
-        # The last sweep's changes, for the mode estimate and the extrapolation; each slice's
-        # rows are read (the sweep before) and then overwritten (this sweep) in turn, so one
-        # buffer serves both sweeps.
-        delta = np.zeros((n, k), dtype=np.float32)
+        # delta: the last sweep's changes, for the mode estimate and the extrapolation; each
+        # slice's rows are read (the sweep before) and then overwritten (this sweep) in turn,
+        # so one buffer serves both sweeps.
+        if work is None:
+            x, delta = np.empty((n, k)), np.zeros((n, k), dtype=np.float32)
+        else:
+            x, delta = work
+            delta[...] = 0.0
+        np.multiply(rhs, self.inv_diag[:, None], out=x)
         mode = _Mode(self.samples, k)
         previous = np.nan
         for sweep in range(1, MAX_SWEEPS + 1):
@@ -314,39 +333,49 @@ class SparseGaussSeidel:
             except SlowConvergence:
                 self.lu = _factorize(self.off.T if self.transposed else self.off, self.inv_diag)
         trans = "T" if transposed else "N"
-        return self._in_order(rhs, out, lambda b: (self.lu.solve(b, trans=trans), 0), None)
+        return self._in_order(rhs, out, lambda b, _: (self.lu.solve(b, trans=trans), 0), None)
 
     def _in_order(
         self,
         rhs: Array,
         out: Array | None,
-        solve: Callable[[Array], tuple[Array, int]],
+        solve: Callable[[Array, tuple[Array, Array] | None], tuple[Array, int]],
         width: int | None,
     ) -> Array:
         """``solve`` in the permuted order, the columns of ``rhs`` in groups of about ``width``
         (None: all at once). Each group reads only its own columns, so ``out`` may be ``rhs``."""
         flat = rhs.reshape(self.n, -1)
         k = flat.shape[1]
-        parts = 1 if width is None else max(1, min(k // MIN_PART_COLUMNS, -(-k // width)))
-        if out is rhs and parts == 1 and rhs.dtype == np.float64:
-            # The caller gives its right-hand sides up: permute them in place, and they serve
-            # as the solve's own (one array fewer alive during the sweeps).
-            flat[...] = flat[self.perm]
-            x, count = solve(flat)
-            flat[self.perm] = x
-            if count:
-                self.counts.append(count)
-            return out
         result = np.empty(rhs.shape) if out is None else out
+        if k == 0:
+            return result
         target = result.reshape(self.n, -1)
+        parts = 1 if width is None else group_count(k, width)
+        groups = [(int(c[0]), int(c[-1]) + 1) for c in np.array_split(np.arange(k), parts)]
+        in_place = out is rhs and rhs.dtype == np.float64
+        if in_place:
+            # The caller gives its right-hand sides up: permute them in place, and each group
+            # sweeps its own columns of them (one array fewer per group during the sweeps).
+            flat[...] = flat[self.perm]
 
-        def part(cols: Array) -> None:
-            x, count = solve(np.asarray(flat[np.ix_(self.perm, cols)], dtype=np.float64))
-            target[np.ix_(self.perm, cols)] = x
+        # Groups that run side by side get their work arrays from this thread: a worker
+        # thread's own allocations come from a new malloc arena, which keeps them resident.
+        side = min(threads(), len(groups)) > 1
+        work = {
+            g: (np.empty((self.n, g[1] - g[0])), np.empty((self.n, g[1] - g[0]), np.float32))
+            for g in (groups if side else ())
+        }
+
+        def part(cols: tuple[int, int]) -> None:
+            lo, hi = cols
+            b = flat[:, lo:hi] if in_place else np.asarray(flat[self.perm, lo:hi], dtype=float)
+            x, count = solve(b, work.pop(cols, None))
+            del b
+            target[self.perm, lo:hi] = x  # (only this group's columns: the others are apart)
             if count:
                 self.counts.append(count)
 
-        _parallel(part, np.array_split(np.arange(k), parts))
+        _parallel(part, groups)
         return result
 
 

@@ -172,17 +172,22 @@ def test_many_supplies_stream_through_the_inventory(
     widths: list[int] = []
     run = sparse_solve.Sweeps.run
 
-    def counted(self: sparse_solve.Sweeps, rhs: np.ndarray) -> tuple[np.ndarray, int]:
+    def counted(self: sparse_solve.Sweeps, rhs: np.ndarray, *work: Any) -> tuple[np.ndarray, int]:
         widths.append(rhs.shape[1])
-        return run(self, rhs)
+        return run(self, rhs, *work)
 
     monkeypatch.setattr(sparse_solve.Sweeps, "run", counted)
-    r = model.run(
-        arrays=lca_gen.carbonc_arrays(s, units, list(model.dims["gas"].labels)),
-        outputs=["lca.score", "lca.inventory"],
-    )
-    assert "lca.supply" in streams[0] and max(widths) <= sparse_solve.PART_COLUMNS
-    assert sum(widths) == 70 + 1  # the supplies, and the one adjoint solve of the score
+    arrays = lca_gen.carbonc_arrays(s, units, list(model.dims["gas"].labels))
+    runs = []
+    for count in ("1", "2"):  # on two threads, two groups of a slice run side by side
+        monkeypatch.setenv("CARBONC_THREADS", count)
+        r = model.run(arrays=arrays, outputs=["lca.score", "lca.inventory"])
+        runs.append((r["lca.inventory"].array.aligned(("flow", "functional_unit")), widths[:]))
+        widths.clear()
+    assert "lca.supply" in streams[0] and max(runs[0][1]) <= sparse_solve.PART_COLUMNS
+    assert [x["lca.supply"][2] for x in streams] == [24, 48]  # functional units a slice
+    assert sorted(runs[0][1]) == sorted(runs[1][1]) == [1, 22, 24, 24]  # the same groups
+    np.testing.assert_array_equal(runs[0][0], runs[1][0])  # and the same numbers
     n = s.n
     t = sp.csc_matrix((s.tech_amounts, (s.tech_rows, s.tech_cols)), shape=(n, n))
     a = t @ sp.diags(1.0 / s.production)
@@ -191,7 +196,7 @@ def test_many_supplies_stream_through_the_inventory(
     d[units, np.arange(70)] = 1.0
     supply = spl.spsolve((sp.eye(n) - a).tocsc(), d)
     expected = b @ sp.diags(1.0 / s.production) @ supply
-    got = r["lca.inventory"].array.aligned(("flow", "functional_unit"))
+    got = runs[0][0]
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
 
 
