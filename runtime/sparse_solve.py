@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -298,6 +299,7 @@ class SparseGaussSeidel:
     transposed: bool = False
     lu: Any = field(default=None, repr=False)
     counts: list[int] = field(default_factory=list)  # sweeps of each solve (provenance)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def build(cls, a: sp.csr_matrix) -> SparseGaussSeidel:
@@ -327,13 +329,23 @@ class SparseGaussSeidel:
         Raises:
             linalg.SingularSystem: I - A is singular (found by the sparse LU).
         """
-        if self.lu is None:
-            try:
-                return self._in_order(rhs, out, self._sweeps(transposed).run, PART_COLUMNS)
-            except SlowConvergence:
-                self.lu = _factorize(self.off.T if self.transposed else self.off, self.inv_diag)
         trans = "T" if transposed else "N"
-        return self._in_order(rhs, out, lambda b, _: (self.lu.solve(b, trans=trans), 0), None)
+        sweeps = self._sweeps(transposed) if self.lu is None else None
+
+        def one(b: Array, work: tuple[Array, Array] | None) -> tuple[Array, int]:
+            if sweeps is not None and self.lu is None:
+                try:
+                    return sweeps.run(b, work)
+                except SlowConvergence:
+                    # This group's columns are still its right-hand sides (permuted): the
+                    # factors take over from here, for it and for every later solve.
+                    with self.lock:
+                        if self.lu is None:
+                            off = self.off.T if self.transposed else self.off
+                            self.lu = _factorize(off, self.inv_diag)
+            return np.asarray(self.lu.solve(np.asarray(b), trans=trans)), 0
+
+        return self._in_order(rhs, out, one, PART_COLUMNS if sweeps is not None else None)
 
     def _in_order(
         self,
