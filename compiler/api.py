@@ -898,19 +898,12 @@ def _in_memory(value: Any) -> np.ndarray | Sparse:
     """An array given in memory: dense as float, or a SciPy sparse matrix kept sparse."""
     import scipy.sparse as sp
 
-    from carbonc.runtime.sparse import Sparse
+    from carbonc.runtime.sparse_ops import from_csr
 
     if sp.issparse(value):
-        # CSR's positions are sorted row by row already: only the flat positions are new, the
-        # values are shared with the caller's matrix (as a dense array's are).
-        csr = sp.csr_matrix(value)
-        if not csr.has_canonical_format:
-            csr = csr.copy()
-            csr.sum_duplicates()
-        n_rows, n_cols = csr.shape
-        index = np.repeat(np.arange(n_rows, dtype=np.int64) * n_cols, np.diff(csr.indptr))
-        index += csr.indices
-        return Sparse((n_rows, n_cols), index, np.asarray(csr.data, dtype=float))
+        # Only the flat positions are new: the values are shared with the caller's matrix
+        # (as a dense array's are).
+        return from_csr(sp.csr_matrix(value))
     return np.asarray(value, dtype=float)
 
 

@@ -111,9 +111,9 @@ class Executor:
                 except linalg.SingularSystem as exc:
                     labels = self._column_labels(rows, exc.columns)
                     raise SolveError(str(exc), a.span, labels) from None
-                if key in self.solved_only and key not in self.sampled:
+                if isinstance(a, ir.Ref) and a.qname in self.solved_only - self.sampled:
                     # Every reader solves with it: the solver holds all they need.
-                    self.values.pop(str(key), None)
+                    self.values.pop(a.qname, None)
                 return self.factors[key]
         row_blocks = self._row_blocks(a, rows, cols, n)
         if self.iterative.get(key, False) and len(rows) > 1:
@@ -411,7 +411,8 @@ class Executor:
             columns = _flat(self, tuple(d for d in op.dims if d not in op.rows))
             # One solver batch per slice: a refinement batch of an LU, a sweep group of the
             # sparse solver.
-            batch = sparse_solve.PART_COLUMNS if self.reads_sparse(op.a) else linalg.SOLVE_BATCH
+            swept = self.reads_sparse(op.a)
+            batch = sparse_solve.PART_COLUMNS if swept else linalg.SOLVE_BATCH
             best: tuple[int, str, int] | None = None
             for dim in self.ir[reader].dims:
                 at = _slices_cleanly(self, self.ir[reader], dim, p)
@@ -421,7 +422,7 @@ class Executor:
                 step = max(1, batch // max(1, columns // labels))
                 slices = -(-labels // step)
                 step = -(-labels // slices)  # as many slices, of even widths
-                if self.reads_sparse(op.a):
+                if swept:
                     # With threads, a slice holds several sweep groups that run side by side;
                     # the groups are the same as on one thread, and so are the numbers.
                     step *= sparse_solve.side_by_side(step * (columns // labels), slices)
@@ -660,8 +661,7 @@ def _fused(ex: Executor, x: LArray, op: ir.Op) -> LArray | None:
     if set(op.dims) != set(order):
         return None
     s = sparse_ops.in_order(x, order)
-    coords = tuple(np.unravel_index(s.index, s.shape))
-    values = _at(ex, op, order, coords, s.index)
+    values = _at(ex, op, order, s.coords(), s.index)
     if values is None:
         return None
     sampled = values.ndim == 2
@@ -772,8 +772,8 @@ def _slices_cleanly(ex: Executor, op: ir.Op, dim: str, target: str | None) -> st
             if len(inner) != 1:
                 return None
             stack.append((o.x, inner[0]))
-        elif isinstance(o, (*_SLICE_BY_NAME, ir.SumProduct)):
-            stack.extend((x, d) for x in ir.operands(o))  # (a product keeps d: not summed)
+        elif isinstance(o, _SLICE_BY_NAME):
+            stack.extend((x, d) for x in ir.operands(o))
         elif isinstance(o, ir.Contract):
             kept = {new: old for old, new in o.renames}.get(d, d)
             if any(kept in pair for pair in o.pairs):

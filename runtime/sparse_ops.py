@@ -195,12 +195,9 @@ def _sparse_product(
     mb = as_csr(in_order(b, (*summed, *b_kept)), n_sum, _count(b_kept, size))
     product = sp.csr_matrix(ma @ mb)
     del ma, mb
-    product.sort_indices()
-    n_cols = product.shape[1]
-    rows = np.repeat(np.arange(product.shape[0], dtype=np.int64) * n_cols, np.diff(product.indptr))
-    rows += product.indices
+    product.sort_indices()  # (it is ours: sorted in place rather than copied by from_csr)
     dims = (*a_kept, *b_kept)
-    result = Sparse(tuple(size(d) for d in dims), rows, product.data, 0.0)
+    result = from_csr(product, tuple(size(d) for d in dims))
     if result.nnz > DENSE_RESULT_DENSITY * result.cells:
         return LArray(LArray(result.todense(), dims).aligned(out), out)
     return realign(LArray(result, dims), out)
@@ -222,6 +219,18 @@ def as_csr(s: Sparse, n_rows: int, n_cols: int) -> sp.csr_matrix:
         (np.asarray(data, dtype=float), cols.astype(index_type), indptr.astype(index_type)),
         shape=(n_rows, n_cols),
     )
+
+
+def from_csr(m: sp.csr_matrix, shape: tuple[int, ...] | None = None) -> Sparse:
+    """A CSR matrix as a ``Sparse`` over ``shape`` (default its own; the same cells in C
+    order), sharing its values; the inverse of ``as_csr``. Duplicates are added up."""
+    if not m.has_canonical_format:
+        m = m.copy()
+        m.sum_duplicates()  # (which also sorts each row's positions)
+    n_rows, n_cols = m.shape
+    index = np.repeat(np.arange(n_rows, dtype=np.int64) * n_cols, np.diff(m.indptr))
+    index += m.indices
+    return Sparse(shape or (n_rows, n_cols), index, np.asarray(m.data, dtype=float), 0.0)
 
 
 def _join(

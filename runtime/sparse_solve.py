@@ -93,8 +93,10 @@ def group_count(k: int, width: int = PART_COLUMNS) -> int:
 def side_by_side(k: int, at_most: int) -> int:
     """How many groups of ``k`` columns a solve of more columns can run side by side, up to
     ``at_most`` (the threads), such that its own split gives exactly those groups."""
+    if group_count(k) != 1:
+        return 1
     t = max(1, min(at_most, threads()))
-    while t > 1 and (group_count(t * k) != t or group_count(k) != 1):
+    while t > 1 and group_count(t * k) != t:
         t -= 1
     return t
 
@@ -125,6 +127,13 @@ def _pairs(bounds: Array) -> list[tuple[int, int]]:
 
 def _order(n: int) -> Array:
     return np.random.default_rng(ORDER_SEED).permutation(n)
+
+
+def _positions(perm: Array) -> Array:
+    """Where each original row goes: the inverse of ``perm`` (in 32 bits when it fits)."""
+    where = np.empty(perm.size, dtype=np.int32 if perm.size < 2**31 else np.int64)
+    where[perm] = np.arange(perm.size, dtype=where.dtype)
+    return where
 
 
 def _rows(m: sp.csr_matrix, lo: int, hi: int) -> sp.csr_matrix:
@@ -263,8 +272,7 @@ def _permuted(a: sp.csr_matrix, perm: Array) -> tuple[sp.csr_matrix, Array]:
     """P A P^T without its diagonal (row and column ``p`` are A's ``perm[p]``), and A's diagonal
     in that order; built by gathering A's rows, so A is never copied whole on the way."""
     n = a.shape[0]
-    where = np.empty(n, dtype=np.int32 if n < 2**31 else np.int64)
-    where[perm] = np.arange(n, dtype=where.dtype)
+    where = _positions(perm)
     lengths = np.diff(a.indptr)[perm]
     total = int(lengths.sum())
     first = np.cumsum(lengths) - lengths  # where each new row starts
@@ -500,8 +508,7 @@ class _SampledPattern:
         on_diag = rows == cols
         off_at = np.flatnonzero(~on_diag)
         perm = _order(n)
-        where = np.empty_like(perm)
-        where[perm] = np.arange(n)
+        where = _positions(perm)
         r, c = where[rows[off_at]], where[cols[off_at]]
         base = sp.csr_matrix((np.arange(1, r.size + 1, dtype=np.float64), (r, c)), shape=(n, n))
         order = off_at[base.data.astype(np.int64) - 1]
